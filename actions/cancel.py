@@ -1,0 +1,32 @@
+"""Cancel: free the counter cells of a verified appointment and mark it cancelled."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from actions.book import Origin, after_change
+from assistant.booking import occupancy
+from assistant.booking.appointments import to_view
+from assistant.storage.models import Appointment
+from assistant.views import AppointmentView
+
+if TYPE_CHECKING:
+    from assistant.context import Context
+
+
+async def cancel(ctx: Context, appointment_id: int, origin: Origin) -> AppointmentView | None:
+    """None when the appointment does not exist or is not booked any more."""
+    now = ctx.now()
+    async with ctx.db() as session:
+        appointment = await session.get(Appointment, appointment_id, with_for_update=True)
+        if appointment is None or appointment.status != "booked":
+            return None
+        await occupancy.release_appointment(session, appointment.id)
+        appointment.status = "cancelled"
+        appointment.cancelled_at = appointment.updated_at = now
+        await after_change(ctx, session, appointment, "cancelled", origin, now)
+        await session.commit()
+        view = to_view(appointment)
+    if ctx.outbox:
+        ctx.outbox.wake()
+    return view

@@ -1,0 +1,29 @@
+"""Busy times from an office's calendar backend, through the `calendar_busy` hook."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from assistant.config import Office
+from assistant.views import BusyInterval, CalendarUnavailable
+
+if TYPE_CHECKING:
+    from assistant.context import Context
+
+log = logging.getLogger(__name__)
+
+
+async def busy_for(ctx: Context, office: Office, frm: datetime, to: datetime) -> list[BusyInterval]:
+    """Busy intervals, or none when the backend is unreachable (logged; bookings go on,
+    and the outbox reports any clash to staff once the calendar is back)."""
+    try:
+        result = await ctx.call_first(
+            "calendar_busy", ctx=ctx, backend=office.calendar.backend, office=office,
+            start=frm, end=to,
+        )
+    except CalendarUnavailable as exc:
+        log.warning("calendar of %s unavailable: %s", office.id, exc)
+        return []
+    return list(result or [])

@@ -1,0 +1,280 @@
+"""The `amtsbote` command: serve, demo, shell, check-config, db upgrade, plugins, nlu, stats."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import secrets
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from assistant.config import Config, ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("amtsbote")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+# -- serve / demo --------------------------------------------------------------------------------
+
+
+async def _serve(config: Config, host: str, port: int, announce: str | None = None) -> None:
+    from assistant.app import build_context
+    from assistant.http.app import create_app
+
+    ctx = await build_context(config)
+    app = create_app(ctx)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    print(f"Amtsbote listens on http://{host}:{port}", flush=True)
+    if announce:
+        print(announce, flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = _config(args)
+    host = args.host or config.server.host
+    port = args.port or config.server.port
+    asyncio.run(_serve(config, host, port))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Set up Rasa (env, model), start it, then serve on SQLite and print the chat URL."""
+    from assistant.nlu import rasa_runner
+
+    config = _config(args)
+    os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    token = os.environ.get("AMTSBOTE_API_TOKEN")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        os.environ["AMTSBOTE_API_TOKEN"] = token
+        token_note = f"Staff API token for this demo (set AMTSBOTE_API_TOKEN to choose): {token}"
+    else:
+        token_note = "Staff API token: taken from AMTSBOTE_API_TOKEN"
+    rasa = rasa_runner.start_for_demo(config, ROOT)
+    try:
+        host = config.server.host
+        port = config.server.port
+        base = config.server.public_url or f"http://{host}:{port}"
+        chat = f"{base}/" if config.channels.get("webchat") is not None else (
+            f"{base}/webhooks/rest/webhook (POST, Rasa REST format)")
+        announce = f"\n  Web chat:  {chat}\n  Kiosk:     {base}/kiosk\n  API:       " \
+                   f"{base}/api/v1/openapi.json\n  {token_note}\n  Stop with Ctrl+C.\n"
+        asyncio.run(_serve(config, host, port, announce))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        rasa.stop()
+    return 0
+
+
+# -- shell -----------------------------------------------------------------------------------------
+
+
+def cmd_shell(args: argparse.Namespace) -> int:
+    """Chat with Amtsbote in the terminal (buttons are numbered; type #N to press one)."""
+    from assistant.app import build_context, start, stop
+    from assistant.messages import Incoming
+
+    config = _config(args)
+
+    async def run() -> None:
+        ctx = await build_context(config)
+        await start(ctx)
+        assert ctx.dialogue is not None
+        sender = f"shell-{secrets.token_hex(4)}"
+        buttons: list = []
+        print("Amtsbote – schreiben Sie Ihre Nachricht (Ctrl+D beendet).")
+        try:
+            while True:
+                try:
+                    line = await asyncio.to_thread(input, "> ")
+                except EOFError:
+                    break
+                if line.startswith("#") and line[1:].isdigit() and 0 < int(line[1:]) <= len(
+                        buttons):
+                    line = buttons[int(line[1:]) - 1].payload
+                replies = await ctx.dialogue.handle(Incoming("shell", sender, line))
+                buttons = []
+                for r in replies:
+                    print(r.text)
+                    for b in r.buttons:
+                        buttons.append(b)
+                        print(f"  [#{len(buttons)}] {b.title}")
+        finally:
+            await stop(ctx)
+
+    asyncio.run(run())
+    return 0
+
+
+# -- admin ---------------------------------------------------------------------------------------
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from assistant.plugins import create_manager
+
+    config = _config(args)
+    create_manager(config)
+    print(f"{config.path}: OK")
+    print(f"  storage:  {_redact(config.storage.url)}")
+    print(f"  NLU:      {config.nlu.url}")
+    print(f"  server:   {config.server.host}:{config.server.port}"
+          f" (public URL: {config.server.base_url})")
+    print(f"  video:    {config.video.get('provider')}")
+    print(f"  channels: {', '.join(sorted(config.channels)) or '-'}")
+    print(f"  plugins:  {', '.join(sorted(config.enabled_plugins()))}")
+    for o in config.offices:
+        chans = ", ".join(o.channels) if o.channels is not None else "all enabled"
+        print(f"  office {o.id}: {o.name.de}; {o.counters} counter(s); calendar "
+              f"{o.calendar.backend}; channels {chans}; {len(o.services)} services")
+    print(f"  services: {', '.join(s.id for s in config.services)}")
+    return 0
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from assistant.storage.db import upgrade
+
+    config = _config(args)
+    asyncio.run(upgrade(config.storage.url))
+    print(f"database at {_redact(config.storage.url)} is up to date")
+    return 0
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    from assistant.plugins import installed_plugins
+
+    config = _config(args)
+    enabled = config.enabled_plugins()
+    print("installed plugins (entry-point group 'amtsbote'):")
+    for p in installed_plugins():
+        state = "enabled" if p.name in enabled else "off"
+        print(f"  {p.name:10} {state:8} {p.module} ({p.distribution})")
+    print("per office:")
+    channels = sorted(n for n in config.channels if n in enabled)
+    for o in config.offices:
+        chans = [c for c in channels if o.channels is None or c in o.channels]
+        print(f"  {o.id:12} channels: {', '.join(chans) or '-'}; calendar: "
+              f"{o.calendar.backend}; video: {config.video.get('provider')}")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from assistant import stats
+    from assistant.context import utcnow
+    from assistant.storage.db import create_engine, sessionmaker
+
+    config = _config(args)
+
+    async def run() -> dict:
+        engine = create_engine(config.storage.url)
+        try:
+            async with sessionmaker(engine)() as session:
+                now = utcnow()
+                return await stats.summary(session, now - timedelta(days=args.days), now)
+        finally:
+            await engine.dispose()
+
+    print(json.dumps(asyncio.run(run()), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_nlu(args: argparse.Namespace) -> int:
+    from assistant.nlu import evaluate, rasa_runner
+
+    config = _config(args)
+    if args.nlu_command == "setup":
+        rasa_runner.ensure_env(ROOT)
+    elif args.nlu_command == "train":
+        rasa_runner.ensure_model(config.path, ROOT)
+    elif args.nlu_command == "serve":
+        rasa_runner.serve_forever(config, ROOT)
+    elif args.nlu_command == "evaluate":
+        return evaluate.main(config, ROOT, cross_validation=args.cross_validation)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="amtsbote", description=__doc__)
+    p.add_argument("-c", "--config", default=os.environ.get("AMTSBOTE_CONFIG", "config.yml"),
+                   help="path to config.yml (env AMTSBOTE_CONFIG)")
+    p.add_argument("-v", "--verbose", action="store_true")
+    sub = p.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="run the HTTP server (Rasa must already run)")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.set_defaults(func=cmd_serve)
+    sub.add_parser("demo", help="set up and start Rasa and the server (SQLite)").set_defaults(
+        func=cmd_demo)
+    sub.add_parser("shell", help="chat in the terminal").set_defaults(func=cmd_shell)
+    sub.add_parser("check-config", help="validate config.yml, print what is enabled"
+                   ).set_defaults(func=cmd_check_config)
+    dbp = sub.add_parser("db", help="database migrations")
+    dbp.add_argument("db_command", choices=["upgrade"])
+    dbp.set_defaults(func=cmd_db_upgrade)
+    sub.add_parser("plugins", help="list installed and enabled plugins").set_defaults(
+        func=cmd_plugins)
+    st = sub.add_parser("stats", help="success figures from the event log")
+    st.add_argument("--days", type=int, default=30)
+    st.set_defaults(func=cmd_stats)
+    n = sub.add_parser("nlu", help="Rasa environment, training, server, evaluation")
+    n.add_argument("nlu_command", choices=["setup", "train", "serve", "evaluate"])
+    n.add_argument("--cross-validation", action="store_true")
+    n.set_defaults(func=cmd_nlu)
+    return p
+
+
+def _plugin_commands(parser: argparse.ArgumentParser, argv: list[str] | None) -> None:
+    """Let enabled plugins add subcommands (`register_commands` hook)."""
+    from assistant.plugins import create_manager
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("-c", "--config", default=os.environ.get("AMTSBOTE_CONFIG", "config.yml"))
+    known, _ = pre.parse_known_args(argv)
+    try:
+        pm = create_manager(load_config(known.config))
+    except ConfigError:
+        return  # the chosen command reports config problems itself
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    pm.hook.register_commands(subparsers=sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    _plugin_commands(parser, argv)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,387 @@
+"""Load and validate config.yml: Amtsbote's settings, the office catalogue and plugin sections.
+
+The file also carries Rasa's NLU pipeline (`language`, `pipeline`, ...); Rasa ignores our keys and
+we ignore Rasa's. Secrets never live in the file: `${NAME}` (or `${NAME:-default}`) is replaced by
+the environment variable. Any error is reported as one `ConfigError` naming key, file and line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import date, time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+RASA_KEYS = {"language", "pipeline", "policies", "recipe", "assistant_id"}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A config problem, worded for the IT admin who edits config.yml."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class I18nText(Strict):
+    de: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.en if lang == "en" else self.de
+
+
+class TimeRangeCfg(Strict):
+    start: time
+    end: time
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeRangeCfg:
+        if self.end <= self.start:
+            raise ValueError(f"opening range ends ({self.end}) before it starts ({self.start})")
+        return self
+
+    @classmethod
+    def parse(cls, value: Any) -> TimeRangeCfg:
+        if isinstance(value, str) and "-" in value:
+            a, b = (p.strip() for p in value.split("-", 1))
+            return cls(start=time.fromisoformat(a), end=time.fromisoformat(b))
+        return cls.model_validate(value)
+
+
+class Closure(Strict):
+    start: date
+    end: date | None = None
+    reason: I18nText | None = None
+
+    @property
+    def last(self) -> date:
+        return self.end or self.start
+
+
+class CalendarCfg(Strict):
+    backend: str = "builtin"
+    # Backend-specific options (URL, calendar name ...); the backend plugin validates them.
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Address(Strict):
+    street: str
+    postcode: str
+    city: str
+
+    def one_line(self) -> str:
+        return f"{self.street}, {self.postcode} {self.city}"
+
+
+class Office(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: I18nText
+    aliases: list[str] = Field(default_factory=list)
+    address: Address
+    phone: str | None = None
+    email: str | None = None
+    timezone: str = "Europe/Berlin"
+    opening_hours: dict[str, list[TimeRangeCfg]]
+    closures: list[Closure] = Field(default_factory=list)
+    counters: int = Field(default=1, ge=1, le=50)
+    calendar: CalendarCfg = Field(default_factory=CalendarCfg)
+    services: list[str]
+    channels: list[str] | None = None  # None: every enabled channel
+
+    @field_validator("opening_hours", mode="before")
+    @classmethod
+    def _hours(cls, value: Any) -> Any:
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for day, ranges in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown weekday {day!r}, use one of {', '.join(WEEKDAYS)}")
+            ranges = ranges or []
+            out[day] = [TimeRangeCfg.parse(r) for r in ranges]
+        return out
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        ZoneInfo(value)
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def hours_on(self, day: date) -> list[TimeRangeCfg]:
+        return list(self.opening_hours.get(WEEKDAYS[day.weekday()], []))
+
+    def closed_on(self, day: date) -> Closure | None:
+        return next((c for c in self.closures if c.start <= day <= c.last), None)
+
+
+class Service(Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: I18nText
+    aliases: list[str] = Field(default_factory=list)
+    duration_minutes: int = Field(ge=5, le=240)
+    documents: dict[Literal["de", "en"], list[str]]
+    fee: I18nText
+    notes: I18nText | None = None
+    video: bool = False
+
+    @field_validator("duration_minutes")
+    @classmethod
+    def _grid(cls, value: int) -> int:
+        if value % 5:
+            raise ValueError("duration_minutes must be a multiple of 5")
+        return value
+
+
+class StorageCfg(Strict):
+    url: str = "sqlite+aiosqlite:///var/amtsbote.sqlite3"
+    echo: bool = False
+
+
+class NluCfg(Strict):
+    url: str = "http://127.0.0.1:5005"
+    timeout_seconds: float = 3.0
+    retries: int = 1
+    # Circuit breaker: after this many failures in a row, skip Rasa for `breaker_seconds`.
+    breaker_failures: int = 3
+    breaker_seconds: float = 30.0
+    # Below this intent confidence the bot asks back instead of guessing.
+    confidence_threshold: float = 0.55
+    # When the two best intents are closer than this, it asks back too.
+    ambiguity_margin: float = 0.1
+
+
+class ServerCfg(Strict):
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str | None = None  # as citizens and webhooks reach us (behind a proxy)
+    max_message_chars: int = 2000
+    rate_limit_per_minute: int = 30
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+class BookingCfg(Strict):
+    min_notice_minutes: int = 60
+    horizon_days: int = 90
+    hold_minutes: int = 5
+    slot_step_minutes: int = 15
+    offers: int = Field(default=4, ge=3, le=5)
+    holiday_subdivision: str = "SN"
+    max_verification_failures: int = 5
+    reminder_hours: list[int] = Field(default_factory=lambda: [24])
+    verification_window_minutes: int = 60
+
+
+class RetentionCfg(Strict):
+    # Personal data of an appointment is removed this long after its end.
+    personal_data_days: int = 1
+    conversation_idle_hours: int = 24
+
+
+class Config(Strict):
+    """Everything Amtsbote reads from config.yml (Rasa's keys are kept aside in `rasa`)."""
+
+    path: Path
+    storage: StorageCfg = Field(default_factory=StorageCfg)
+    nlu: NluCfg = Field(default_factory=NluCfg)
+    server: ServerCfg = Field(default_factory=ServerCfg)
+    booking: BookingCfg = Field(default_factory=BookingCfg)
+    retention: RetentionCfg = Field(default_factory=RetentionCfg)
+    video: dict[str, Any] = Field(default_factory=lambda: {"provider": "jitsi"})
+    default_language: Literal["de", "en"] = "de"
+    channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    offices: list[Office]
+    services: list[Service]
+    rasa: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        service_ids = {s.id for s in self.services}
+        for i, office in enumerate(self.offices):
+            for j, sid in enumerate(office.services):
+                if sid not in service_ids:
+                    raise _LocatedValueError(
+                        ("offices", i, "services", j), f"unknown service id {sid!r}"
+                    )
+        if len({o.id for o in self.offices}) != len(self.offices):
+            raise ValueError("office ids must be unique")
+        if len(service_ids) != len(self.services):
+            raise ValueError("service ids must be unique")
+        return self
+
+    # -- lookups ---------------------------------------------------------------
+    def office(self, office_id: str) -> Office | None:
+        return next((o for o in self.offices if o.id == office_id), None)
+
+    def service(self, service_id: str) -> Service | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
+    def offices_for(self, service_id: str, channel: str | None = None) -> list[Office]:
+        return [
+            o
+            for o in self.offices
+            if service_id in o.services and (channel is None or o.channels is None
+                                             or channel in o.channels)
+        ]
+
+    def enabled_plugins(self) -> set[str]:
+        """Names of plugins config.yml switches on (`enabled: false` switches one off)."""
+        names = {n for n, s in {**self.channels, **self.plugins}.items()
+                 if (s or {}).get("enabled", True) is not False}
+        names |= {o.calendar.backend for o in self.offices}
+        if self.video.get("provider"):
+            names.add(str(self.video["provider"]))
+        return names
+
+    def plugin_settings(self, name: str) -> dict[str, Any]:
+        raw = self.channels.get(name, self.plugins.get(name)) or {}
+        return {k: v for k, v in raw.items() if k != "enabled"}
+
+
+class _LocatedValueError(ValueError):
+    def __init__(self, loc: tuple[Any, ...], msg: str) -> None:
+        super().__init__(msg)
+        self.loc = loc
+
+
+# -- YAML with line numbers --------------------------------------------------------------------
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader that remembers the line of every mapping key and sequence item."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    loader.flatten_mapping(node)
+    out: dict[str, Any] = {}
+    lines: dict[Any, int] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        out[key] = loader.construct_object(value_node, deep=True)
+        lines[key] = key_node.start_mark.line + 1
+    loader.line_index[id(out)] = lines
+    return out
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> list[Any]:
+    out = [loader.construct_object(n, deep=True) for n in node.value]
+    loader.line_index[id(out)] = {i: n.start_mark.line + 1 for i, n in enumerate(node.value)}
+    return out
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+class _Doc:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        loader = _LineLoader(path.read_text(encoding="utf-8"))
+        loader.line_index = {}
+        try:
+            self.data = loader.get_single_data()
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 1}" if mark else str(path)
+            raise ConfigError(f"{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        finally:
+            loader.dispose()
+        self.lines = loader.line_index
+        if self.data is None:
+            self.data = {}
+        if not isinstance(self.data, dict):
+            raise ConfigError(f"{path}:1: the file must be a mapping of keys")
+
+    def line_of(self, loc: tuple[Any, ...]) -> int | None:
+        node: Any = self.data
+        line = None
+        for part in loc:
+            index = self.lines.get(id(node), {})
+            if part in index:
+                line = index[part]
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                break
+        return line
+
+
+def _interpolate(value: Any, where: tuple[Any, ...], doc: _Doc) -> Any:
+    if isinstance(value, dict):
+        return {k: _interpolate(v, (*where, k), doc) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_interpolate(v, (*where, i), doc) for i, v in enumerate(value)]
+    if isinstance(value, str) and "${" in value:
+
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in os.environ:
+                return os.environ[name]
+            if default is not None:
+                return default
+            raise ConfigError(_located(doc, where, f"environment variable {name} is not set"))
+
+        return _ENV.sub(sub, value)
+    return value
+
+
+def _located(doc: _Doc, loc: tuple[Any, ...], msg: str) -> str:
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    line = doc.line_of(loc)
+    where = f"{doc.path}:{line}" if line else str(doc.path)
+    return f"{where}: {key}: {msg}"
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read config.yml (and the catalogue file it references) into a validated `Config`."""
+    cfg_path = Path(path or os.environ.get("AMTSBOTE_CONFIG", "config.yml")).resolve()
+    if not cfg_path.exists():
+        raise ConfigError(f"{cfg_path}: file not found (set AMTSBOTE_CONFIG or pass --config)")
+    doc = _Doc(cfg_path)
+    data = _interpolate(doc.data, (), doc)
+    docs: dict[str, _Doc] = {k: doc for k in data}
+    catalogue = data.pop("catalogue", None)
+    if catalogue:
+        cat_doc = _Doc((cfg_path.parent / str(catalogue)).resolve())
+        cat = _interpolate(cat_doc.data, (), cat_doc)
+        for key in ("offices", "services"):
+            if key in cat:
+                if key in data:
+                    raise ConfigError(_located(doc, (key,), "given both inline and in catalogue"))
+                data[key] = cat[key]
+                docs[key] = cat_doc
+    rasa = {k: data.pop(k) for k in list(data) if k in RASA_KEYS}
+    try:
+        return Config(path=cfg_path, rasa=rasa, **data)
+    except _LocatedValueError as exc:
+        raise ConfigError(_located(docs.get(exc.loc[0], doc), exc.loc, str(exc))) from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        src = docs.get(loc[0], doc) if loc else doc
+        inner = err.get("ctx", {}).get("error")
+        if isinstance(inner, _LocatedValueError):
+            loc = inner.loc
+            src = docs.get(loc[0], doc)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling)"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        return_msg = _located(src, loc, msg)
+        raise ConfigError(return_msg) from None

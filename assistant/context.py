@@ -1,0 +1,135 @@
+"""The running application: config, database, hooks, clock, NLU and dialogue in one object.
+
+Plugins receive it as `ctx` in every hook. Tests build one with `assistant.testing.Harness`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+from pydantic import BaseModel
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from assistant.config import Config
+from assistant.plugins import validate_settings
+from assistant.storage.models import Delivery, PluginState
+
+if TYPE_CHECKING:
+    from assistant.dialogue.engine import Dialogue
+    from assistant.nlu.parse import NLU
+    from assistant.outbox import Outbox
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def await_all(results: list[Any]) -> list[Any]:
+    """Await the awaitables a hook returned (pluggy itself is synchronous)."""
+    out = []
+    for r in results:
+        out.append(await r if inspect.isawaitable(r) else r)
+    return out
+
+
+async def await_first(result: Any) -> Any:
+    return await result if inspect.isawaitable(result) else result
+
+
+@dataclass
+class Context:
+    config: Config
+    pm: pluggy.PluginManager
+    engine: AsyncEngine
+    db: async_sessionmaker
+    clock: Callable[[], datetime] = utcnow
+    nlu: NLU | None = None
+    dialogue: Dialogue | None = None
+    outbox: Outbox | None = None
+    _settings: dict[str, BaseModel | None] = field(default_factory=dict)
+
+    @property
+    def hook(self) -> Any:
+        return self.pm.hook
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def settings(self, name: str) -> Any:
+        """The validated settings model of plugin `name` (None if it declares none)."""
+        if name not in self._settings:
+            self._settings[name] = validate_settings(self.pm, self.config, name)
+        return self._settings[name]
+
+    def enabled(self, name: str) -> bool:
+        return name in self.config.enabled_plugins()
+
+    async def call_all(self, hook: str, **kwargs: Any) -> list[Any]:
+        return await await_all(getattr(self.pm.hook, hook)(**kwargs))
+
+    async def call_first(self, hook: str, **kwargs: Any) -> Any:
+        return await await_first(getattr(self.pm.hook, hook)(**kwargs))
+
+    # -- webhook deduplication ------------------------------------------------------------------
+    async def first_delivery(self, channel: str, delivery_id: str) -> bool:
+        """Record a webhook delivery; False if it was seen before (handle it only once)."""
+        async with self.db() as session:
+            session.add(Delivery(channel=channel, delivery_id=delivery_id, at=self.now()))
+            try:
+                await session.commit()
+            except IntegrityError:
+                return False
+        return True
+
+    async def delivery_response(self, channel: str, delivery_id: str) -> dict[str, Any] | None:
+        async with self.db() as session:
+            row = await session.scalar(
+                select(Delivery).where(
+                    Delivery.channel == channel, Delivery.delivery_id == delivery_id
+                )
+            )
+            return row.response if row else None
+
+    async def store_delivery_response(
+        self, channel: str, delivery_id: str, response: dict[str, Any]
+    ) -> None:
+        async with self.db() as session:
+            row = await session.scalar(
+                select(Delivery).where(
+                    Delivery.channel == channel, Delivery.delivery_id == delivery_id
+                )
+            )
+            if row is not None:
+                row.response = response
+                await session.commit()
+
+    async def forget_deliveries(self, before: datetime) -> None:
+        async with self.db() as session:
+            await session.execute(delete(Delivery).where(Delivery.at < before))
+            await session.commit()
+
+    # -- small persistent plugin values ---------------------------------------------------------
+    async def get_state(self, plugin: str, key: str) -> dict[str, Any] | None:
+        async with self.db() as session:
+            row = await session.get(PluginState, (plugin, key))
+            return row.value if row else None
+
+    async def set_state(self, plugin: str, key: str, value: dict[str, Any]) -> None:
+        async with self.db() as session:
+            row = await session.get(PluginState, (plugin, key))
+            if row is None:
+                session.add(PluginState(plugin=plugin, key=key, value=value, updated_at=self.now()))
+            else:
+                row.value = value
+                row.updated_at = self.now()
+            await session.commit()
+
+
+Hook = Callable[..., Awaitable[Any] | None]

@@ -1,0 +1,78 @@
+"""Conversation state per channel + sender, kept in the database.
+
+It survives restarts and is shared by several worker processes: on PostgreSQL the row is
+locked (`SELECT … FOR UPDATE`) for the whole turn, so two messages of one citizen arriving at
+two workers are handled one after the other. Within one process an asyncio lock does the same
+(and is all SQLite needs, where one writer runs at a time anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from assistant.storage.models import Conversation
+
+_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+    weakref.WeakValueDictionary()
+)
+
+
+def _lock(key: tuple[str, str]) -> asyncio.Lock:
+    lock = _locks.get(key)
+    if lock is None:
+        lock = asyncio.Lock()
+        _locks[key] = lock
+    return lock
+
+
+class Turn:
+    """The state of one conversation during one message; `save()` writes it back."""
+
+    def __init__(self, session: AsyncSession, row: Conversation) -> None:
+        self.session = session
+        self.row = row
+        self.state: dict[str, Any] = dict(row.state or {})
+
+    async def save(self, now: datetime) -> None:
+        self.row.state = self.state
+        self.row.updated_at = now
+        await self.session.commit()
+
+
+@asynccontextmanager
+async def conversation(
+    db: async_sessionmaker, channel: str, sender: str, now: datetime
+) -> AsyncIterator[Turn]:
+    key = (channel, sender)
+    lock = _lock(key)
+    async with lock, db() as session:
+        row = await _load(session, channel, sender, now)
+        yield Turn(session, row)
+
+
+async def _load(session: AsyncSession, channel: str, sender: str, now: datetime) -> Conversation:
+    query = select(Conversation).where(
+        Conversation.channel == channel, Conversation.sender == sender
+    )
+    if session.bind.dialect.name != "sqlite":
+        query = query.with_for_update()
+    row = await session.scalar(query)
+    if row is not None:
+        return row
+    try:
+        async with session.begin_nested():
+            session.add(Conversation(channel=channel, sender=sender, state={}, updated_at=now))
+    except IntegrityError:
+        pass  # created by another worker just now
+    row = await session.scalar(query)
+    assert row is not None
+    return row

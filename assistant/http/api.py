@@ -1,0 +1,284 @@
+"""`/api/v1`: catalogue, slots and NLU for everyone; appointments, requests and stats for staff."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from sqlalchemy import select, update
+
+from actions import availability, book, cancel
+from assistant import stats
+from assistant.booking import references
+from assistant.booking.appointments import normalize_phone, to_view
+from assistant.config import Office, Service
+from assistant.http.common import CTX, json_error, require_staff
+from assistant.http.openapi import SPEC
+from assistant.nlu.client import NLUUnavailable
+from assistant.storage.models import Appointment, VideoRequest
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def office_json(o: Office) -> dict[str, Any]:
+    return {
+        "id": o.id,
+        "name": {"de": o.name.de, "en": o.name.en},
+        "address": o.address.model_dump(),
+        "phone": o.phone,
+        "timezone": o.timezone,
+        "counters": o.counters,
+        "opening_hours": {
+            d: [f"{r.start:%H:%M}-{r.end:%H:%M}" for r in ranges]
+            for d, ranges in o.opening_hours.items()
+        },
+        "closures": [
+            {"start": c.start.isoformat(), "end": c.last.isoformat()} for c in o.closures
+        ],
+        "services": list(o.services),
+    }
+
+
+def service_json(s: Service, offices: list[Office]) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "name": {"de": s.name.de, "en": s.name.en},
+        "duration_minutes": s.duration_minutes,
+        "documents": s.documents,
+        "fee": {"de": s.fee.de, "en": s.fee.en},
+        "notes": {"de": s.notes.de, "en": s.notes.en} if s.notes else None,
+        "video": s.video,
+        "offices": [o.id for o in offices],
+    }
+
+
+async def offices(request: web.Request) -> web.Response:
+    return web.json_response([office_json(o) for o in request.app[CTX].config.offices])
+
+
+async def services(request: web.Request) -> web.Response:
+    cfg = request.app[CTX].config
+    return web.json_response([service_json(s, cfg.offices_for(s.id)) for s in cfg.services])
+
+
+def _parse_when(value: str | None, default: datetime, end_of_day: bool = False) -> datetime:
+    if not value:
+        return default
+    try:
+        if len(value) == 10:
+            d = date.fromisoformat(value)
+            return datetime.combine(d, time(23, 59, 59) if end_of_day else time(0), BERLIN)
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": f"not an ISO-8601 date or time: {value!r}"}),
+            content_type="application/json",
+        ) from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=BERLIN)
+
+
+async def slots(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    q = request.query
+    service = ctx.config.service(q.get("service", ""))
+    if service is None:
+        return json_error(400, "unknown or missing service", services=[s.id for s in
+                                                                        ctx.config.services])
+    office_ids = [q["office"]] if q.get("office") else [o.id for o in
+                                                        ctx.config.offices_for(service.id)]
+    if q.get("office") and ctx.config.office(q["office"]) is None:
+        return json_error(400, "unknown office")
+    now = ctx.now()
+    frm = _parse_when(q.get("from"), now)
+    to = _parse_when(q.get("to"), frm + timedelta(days=14), end_of_day=True)
+    if to < frm or to - frm > timedelta(days=92):
+        return json_error(400, "'to' must be after 'from' and at most 92 days later")
+    out = []
+    for office_id in office_ids:
+        for s in await availability.free_slots(ctx, service.id, office_id, frm, to, limit=500):
+            out.append({"office": s.office_id, "service": s.service_id,
+                        "start": s.start.isoformat(), "end": s.end.isoformat(),
+                        "free_counters": len(s.free_counters)})
+    out.sort(key=lambda s: s["start"])
+    return web.json_response({"slots": out})
+
+
+async def nlu_parse(request: web.Request) -> web.Response:
+    ctx = request.app[CTX]
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return json_error(400, "invalid JSON")
+    if not isinstance(body, dict) or not isinstance(body.get("text"), str):
+        return json_error(400, "expected {\"text\": \"...\", \"now\": \"ISO-8601 (optional)\"}")
+    text = body["text"]
+    if len(text) > ctx.config.server.max_message_chars:
+        return json_error(413, f"text longer than {ctx.config.server.max_message_chars} characters")
+    now = _parse_when(body.get("now"), ctx.now()) if body.get("now") else ctx.now()
+    assert ctx.nlu is not None
+    try:
+        result = await ctx.nlu.parse(text, now=now)
+    except NLUUnavailable:
+        return json_error(503, "NLU server unavailable")
+    return web.json_response(result.to_api())
+
+
+# -- staff --------------------------------------------------------------------------------------
+
+
+async def appointment(request: web.Request) -> web.Response:
+    require_staff(request)
+    ctx = request.app[CTX]
+    code = references.normalize(request.match_info["reference"])
+    if code is None:
+        return json_error(404, "no such appointment")
+    async with ctx.db() as session:
+        a = await session.scalar(select(Appointment).where(Appointment.reference == code))
+    if a is None:
+        return json_error(404, "no such appointment")
+    return web.json_response(to_view(a).to_api())
+
+
+async def appointments(request: web.Request) -> web.Response:
+    require_staff(request)
+    ctx = request.app[CTX]
+    office = ctx.config.office(request.query.get("office", ""))
+    if office is None:
+        return json_error(400, "unknown or missing office")
+    try:
+        day = date.fromisoformat(request.query.get("date", ctx.now().astimezone(office.tz)
+                                                   .date().isoformat()))
+    except ValueError:
+        return json_error(400, "date must be YYYY-MM-DD")
+    frm = datetime.combine(day, time(0), office.tz)
+    async with ctx.db() as session:
+        rows = await session.scalars(
+            select(Appointment)
+            .where(Appointment.office_id == office.id, Appointment.start >= frm,
+                   Appointment.start < frm + timedelta(days=1))
+            .order_by(Appointment.start, Appointment.counter)
+        )
+        return web.json_response([to_view(a).to_api() for a in rows])
+
+
+async def create_appointment(request: web.Request) -> web.Response:
+    """Staff book by hand (phone, counter): counted as not done through Amtsbote."""
+    require_staff(request)
+    ctx = request.app[CTX]
+    try:
+        body = await request.json()
+        service = ctx.config.service(body["service"])
+        office = ctx.config.office(body["office"])
+        start = _parse_when(body["start"], ctx.now())
+        name = str(body["citizen"]["name"])
+    except (KeyError, TypeError, json.JSONDecodeError):
+        return json_error(400, "expected service, office, start and citizen.name")
+    if service is None or office is None or service.id not in office.services:
+        return json_error(400, "unknown service or office, or the office does not offer it")
+    citizen = body.get("citizen") or {}
+    view = await book.book_now(
+        ctx, service_id=service.id, office_id=office.id, start=start,
+        citizen=book.Citizen(name, normalize_phone(citizen.get("phone") or "") or None,
+                             citizen.get("email")),
+        origin=book.Origin(channel=str(body.get("channel", "staff")), sender=None,
+                           language=str(body.get("language", "de")), actor="staff",
+                           seconds=None),
+    )
+    if view is None:
+        return json_error(409, "slot not free")
+    if body.get("staff_seconds") is not None:
+        async with ctx.db() as session:
+            stats.record(session, "staff_time", now=ctx.now(), channel="staff",
+                         office_id=office.id, service_id=service.id,
+                         staff_seconds=int(body["staff_seconds"]), actor="staff")
+            await session.commit()
+    return web.json_response(view.to_api(), status=201)
+
+
+async def cancel_appointment(request: web.Request) -> web.Response:
+    require_staff(request)
+    ctx = request.app[CTX]
+    code = references.normalize(request.match_info["reference"]) or ""
+    async with ctx.db() as session:
+        a = await session.scalar(select(Appointment).where(Appointment.reference == code))
+    if a is None:
+        return json_error(404, "no such appointment")
+    view = await cancel.cancel(ctx, a.id, book.Origin(channel="staff", sender=None,
+                                                      language=a.language, actor="staff"))
+    if view is None:
+        return json_error(409, "appointment is not booked")
+    return web.json_response(view.to_api())
+
+
+def _request_json(r: VideoRequest) -> dict[str, Any]:
+    return {"id": r.id, "kind": r.kind, "status": r.status, "office": r.office_id,
+            "service": r.service_id, "channel": r.channel, "language": r.language,
+            "staff_url": r.staff_url, "callback_number": r.callback_number,
+            "created_at": r.created_at.isoformat()}
+
+
+async def video_requests(request: web.Request) -> web.Response:
+    require_staff(request)
+    ctx = request.app[CTX]
+    status = request.query.get("status", "waiting")
+    async with ctx.db() as session:
+        rows = await session.scalars(
+            select(VideoRequest).where(VideoRequest.status == status)
+            .order_by(VideoRequest.created_at)
+        )
+        return web.json_response([_request_json(r) for r in rows])
+
+
+async def take_video_request(request: web.Request) -> web.Response:
+    """A clerk takes a waiting request (first come, first served)."""
+    require_staff(request)
+    ctx = request.app[CTX]
+    try:
+        rid = int(request.match_info["id"])
+    except ValueError:
+        return json_error(404, "no such request")
+    async with ctx.db() as session:
+        done = await session.execute(
+            update(VideoRequest).where(VideoRequest.id == rid, VideoRequest.status == "waiting")
+            .values(status="taken", taken_at=ctx.now())
+        )
+        await session.commit()
+        row = await session.get(VideoRequest, rid)
+    if row is None:
+        return json_error(404, "no such request")
+    if done.rowcount != 1:
+        return json_error(409, "already taken")
+    return web.json_response(_request_json(row))
+
+
+async def statistics(request: web.Request) -> web.Response:
+    require_staff(request)
+    ctx = request.app[CTX]
+    now = ctx.now()
+    frm = _parse_when(request.query.get("from"), now - timedelta(days=30))
+    to = _parse_when(request.query.get("to"), now, end_of_day=True)
+    async with ctx.db() as session:
+        return web.json_response(await stats.summary(session, frm, to))
+
+
+async def openapi(_: web.Request) -> web.Response:
+    return web.json_response(SPEC)
+
+
+def add_routes(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/v1/openapi.json", openapi)
+    r.add_get("/api/v1/offices", offices)
+    r.add_get("/api/v1/services", services)
+    r.add_get("/api/v1/slots", slots)
+    r.add_post("/api/v1/nlu/parse", nlu_parse)
+    r.add_get("/api/v1/appointments", appointments)
+    r.add_post("/api/v1/appointments", create_appointment)
+    r.add_get("/api/v1/appointments/{reference}", appointment)
+    r.add_post("/api/v1/appointments/{reference}/cancel", cancel_appointment)
+    r.add_get("/api/v1/video-requests", video_requests)
+    r.add_post("/api/v1/video-requests/{id}/take", take_video_request)
+    r.add_get("/api/v1/stats", statistics)

@@ -1,0 +1,179 @@
+"""What a citizen's message means: intent, catalogue entities, time, language.
+
+Rasa (the NLU of record, reached through `RasaClient`) gives intent and entity spans; this module
+canonicalises entities to catalogue ids and reference codes, adds names and codes Rasa missed,
+and reads time expressions with `timeparse`. Number words are turned into digits first
+("zehn uhr dreißig" -> "10:30") so spoken input from the phone channel parses like typed text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from assistant.booking import references
+from assistant.config import Config
+from assistant.nlu.client import RasaClient
+from assistant.nlu.entities import KINDS, EntityResolver
+from assistant.nlu.language import detect_language
+from assistant.nlu.spoken import normalize_spoken
+from assistant.nlu.timeparse import TimeRange, extract, resolve
+
+FALLBACK_INTENT = "nlu_fallback"
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@dataclass(frozen=True)
+class Entity:
+    entity: str  # "service" | "office" | "reference"
+    value: str  # catalogue id, or the canonical 6-character reference code
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    text: str
+    intent: str  # one of the trained intents, or "nlu_fallback" when Rasa is unsure
+    confidence: float  # of the best trained intent (also when `intent` is the fallback)
+    ranking: list[tuple[str, float]]  # trained intents, most likely first
+    entities: list[Entity] = field(default_factory=list)
+    times: list[TimeRange] = field(default_factory=list)
+    time: TimeRange | None = None
+    language: str = "de"
+
+    def values(self, entity: str) -> list[str]:
+        return [e.value for e in self.entities if e.entity == entity]
+
+    def first(self, entity: str) -> str | None:
+        return next(iter(self.values(entity)), None)
+
+    def uncertain(self, threshold: float, margin: float) -> bool:
+        """True when the dialogue should ask back with `ranking[:2]` instead of acting."""
+        if self.intent == FALLBACK_INTENT or self.confidence < threshold:
+            return True
+        return len(self.ranking) > 1 and self.ranking[0][1] - self.ranking[1][1] < margin
+
+    def to_api(self) -> dict[str, Any]:
+        """The body of `POST /api/v1/nlu/parse`."""
+        entities: list[dict[str, Any]] = [
+            {"entity": e.entity, "value": e.value} for e in self.entities
+        ]
+        if self.time is not None:
+            entities.append(
+                {
+                    "entity": "time",
+                    "value": {
+                        "start": self.time.start.isoformat(),
+                        "end": self.time.end.isoformat(),
+                    },
+                }
+            )
+        return {
+            "intent": {"name": self.intent, "confidence": round(self.confidence, 4)},
+            "entities": entities,
+            "language": self.language,
+        }
+
+
+class NLU:
+    def __init__(
+        self, config: Config, client: RasaClient, resolver: EntityResolver | None = None
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.resolver = resolver or EntityResolver(config)
+
+    @classmethod
+    def from_config(cls, config: Config) -> NLU:
+        cfg = config.nlu
+        client = RasaClient(
+            cfg.url, cfg.timeout_seconds, cfg.retries, cfg.breaker_failures, cfg.breaker_seconds
+        )
+        return cls(config, client)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    async def parse(
+        self, text: str, now: datetime | None = None, lang_hint: str | None = None
+    ) -> ParseResult:
+        """Understand one message; raises `NLUUnavailable` when Rasa cannot answer."""
+        now = now or datetime.now(BERLIN)
+        language = detect_language(text, previous=lang_hint)
+        normalized = normalize_spoken(text, language)
+        if not normalized.strip():
+            return ParseResult(text, FALLBACK_INTENT, 0.0, [], language=language)
+        raw = await self.client.parse_raw(normalized)
+        intent, confidence, ranking = _intent(raw)
+        without_codes = _mask_references(normalized)
+        return ParseResult(
+            text=text,
+            intent=intent,
+            confidence=confidence,
+            ranking=ranking,
+            entities=self._entities(raw, normalized),
+            times=extract(without_codes, now, language),
+            time=resolve(without_codes, now, language),
+            language=language,
+        )
+
+    def _entities(self, raw: dict[str, Any], text: str) -> list[Entity]:
+        found: list[tuple[int, Entity]] = []
+        spans: list[tuple[int, int]] = []
+        for item in raw.get("entities") or []:
+            start, end = int(item.get("start", 0)), int(item.get("end", 0))
+            entity = self._canonical(str(item.get("entity")), str(item.get("value", "")),
+                                     text[start:end])
+            if entity:
+                found.append((start, entity))
+                spans.append((start, end))
+        for m in self.resolver.scan(text):
+            if not any(m.start < e and s < m.end for s, e in spans):
+                found.append((m.start, Entity(m.entity, m.value)))
+        for m in references.PATTERN.finditer(text):
+            code = references.find(m.group())
+            if code:
+                found.append((m.start(), Entity("reference", code)))
+        out: list[Entity] = []
+        for _, entity in sorted(found, key=lambda f: f[0]):
+            if entity not in out:
+                out.append(entity)
+        return out
+
+    def _canonical(self, kind: str, value: str, surface: str) -> Entity | None:
+        if kind == "reference":
+            code = references.find(re.sub(r"[\s-]", "", value))
+            return Entity("reference", code) if code else None
+        if kind not in KINDS:
+            return None
+        # The tagger sometimes confuses service and office; the catalogue knows better.
+        for candidate in (kind, *(k for k in KINDS if k != kind)):
+            for text in (value, surface):
+                resolved = self.resolver.resolve(candidate, text)
+                if resolved:
+                    return Entity(candidate, resolved)
+        return None
+
+
+def _intent(raw: dict[str, Any]) -> tuple[str, float, list[tuple[str, float]]]:
+    ranking = [
+        (str(r["name"]), float(r["confidence"]))
+        for r in raw.get("intent_ranking") or []
+        if r.get("name") and r["name"] != FALLBACK_INTENT
+    ]
+    top = raw.get("intent") or {}
+    name = top.get("name") or FALLBACK_INTENT
+    if name == FALLBACK_INTENT:
+        confidence = ranking[0][1] if ranking else 0.0
+    else:
+        confidence = float(top.get("confidence") or 0.0)
+    return name, confidence, ranking
+
+
+def _mask_references(text: str) -> str:
+    """Blank out reference codes so their digits are not read as times."""
+    return references.PATTERN.sub(
+        lambda m: " " * len(m.group()) if references.find(m.group()) else m.group(), text
+    )

@@ -1,0 +1,74 @@
+"""Plain value objects handed to plugins, so no plugin depends on the database models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+class CalendarUnavailable(Exception):
+    """A calendar backend could not be reached or read."""
+
+
+@dataclass(frozen=True)
+class BusyInterval:
+    start: datetime
+    end: datetime
+    counter: int | None = None  # None: the whole office is busy
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Meeting:
+    citizen_url: str
+    staff_url: str
+    room: str
+
+
+@dataclass(frozen=True)
+class AppointmentView:
+    """An appointment as plugins see it; personal fields are None once anonymised."""
+
+    id: int
+    reference: str
+    service: str
+    office: str
+    start: datetime
+    end: datetime
+    mode: str
+    status: str
+    channel: str
+    sender: str | None
+    language: str
+    counter: int
+    citizen_name: str | None
+    phone: str | None
+    email: str | None
+    video_url: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def display_reference(self) -> str:
+        return f"{self.reference[:3]}-{self.reference[3:]}"
+
+    def to_api(self, include_personal: bool = True) -> dict[str, Any]:
+        citizen: dict[str, Any] = {"name": self.citizen_name}
+        if include_personal:
+            citizen.update(phone=self.phone, email=self.email)
+        return {
+            "reference": self.display_reference,
+            "service": self.service,
+            "office": self.office,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "mode": self.mode,
+            "status": self.status,
+            "channel": self.channel,
+            "language": self.language,
+            "video_url": self.video_url,
+            "citizen": citizen if include_personal else {"name": self.citizen_name},
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }

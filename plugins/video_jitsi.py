@@ -1,0 +1,74 @@
+"""Jitsi Meet video provider: unguessable room names, optional JWT (Jitsi's token format)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import jwt
+from pydantic import BaseModel, ConfigDict
+
+from assistant.hookspecs import hookimpl
+from assistant.views import Meeting
+
+if TYPE_CHECKING:
+    from assistant.context import Context
+
+NAME = "jitsi"
+
+
+class JitsiSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    base_url: str = "https://meet.jit.si"
+    # For a Jitsi with token authentication (prosody `token` auth): app id and the name of the
+    # environment variable holding the shared secret. Tokens last `token_hours`.
+    app_id: str | None = None
+    secret_env: str = "JITSI_APP_SECRET"
+    token_hours: int = 4
+    room_prefix: str = "amtsbote"
+
+
+@hookimpl
+def plugin_settings(name: str) -> type[BaseModel] | None:
+    return JitsiSettings if name == NAME else None
+
+
+def _token(s: JitsiSettings, room: str, moderator: bool, name: str, now: datetime) -> str:
+    secret = os.environ.get(s.secret_env)
+    if not secret:
+        raise LookupError(f"{s.secret_env} is not set but jitsi.app_id is configured")
+    domain = s.base_url.split("://", 1)[-1].split("/", 1)[0]
+    claims = {
+        "aud": "jitsi",
+        "iss": s.app_id,
+        "sub": domain,
+        "room": room,
+        "nbf": int((now - timedelta(minutes=5)).timestamp()),
+        "exp": int((now + timedelta(hours=s.token_hours)).timestamp()),
+        "context": {"user": {"name": name, "moderator": moderator}},
+        "moderator": moderator,
+    }
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+@hookimpl
+def video_create_meeting(ctx: Context, provider: str, topic: str, start: datetime | None):  # type: ignore[no-untyped-def]
+    if provider != NAME:
+        return None
+    s: JitsiSettings = ctx.settings(NAME) or JitsiSettings()
+
+    async def create() -> Meeting:
+        room = f"{s.room_prefix}-{secrets.token_urlsafe(18).replace('_', '').replace('-', '')}"
+        url = f"{s.base_url.rstrip('/')}/{room}"
+        if s.app_id:
+            now = start or datetime.now(UTC)
+            return Meeting(
+                citizen_url=f"{url}?jwt={_token(s, room, False, 'Bürger/in', now)}",
+                staff_url=f"{url}?jwt={_token(s, room, True, 'Mitarbeiter/in', now)}",
+                room=room,
+            )
+        return Meeting(citizen_url=url, staff_url=url, room=room)
+
+    return create()

@@ -1,0 +1,35 @@
+"""Shared fixtures. Real peers (Rasa, PostgreSQL, Synapse, Radicale, SMTP, Chromium) are
+started by the fixture modules under tests/peers/."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from assistant.testing import Harness
+
+pytest_plugins = [
+    "tests.peers.rasa",
+    "tests.peers.postgres",
+]
+
+BERLIN = ZoneInfo("Europe/Berlin")
+# Monday 23 November 2026, 09:00 in Meißen: the fixed "now" of the dialogue tests.
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)
+
+
+@pytest.fixture
+async def harness(rasa_url: str) -> AsyncIterator[Harness]:
+    """The real application on a fresh SQLite database, talking to the real Rasa server."""
+    async with Harness(nlu_url=rasa_url, now=NOW) as h:
+        yield h
+
+
+@pytest.fixture
+async def offline_harness() -> AsyncIterator[Harness]:
+    """The application with Rasa unreachable (a closed port): degraded mode."""
+    async with Harness(nlu_url="http://127.0.0.1:9", now=NOW) as h:
+        yield h

@@ -1,0 +1,51 @@
+"""No double booking, enforced by the database: 50 citizens race for one slot on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, text
+
+from actions import availability, book
+from assistant.storage.models import Appointment
+from assistant.testing import Harness
+from tests.conftest import BERLIN, NOW
+
+SLOT = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN)  # Tuesday, Riesa is open, 2 counters
+
+
+async def _race(h: Harness, n: int, office: str) -> list:
+    async def one(i: int):  # type: ignore[no-untyped-def]
+        return await book.book_now(
+            h.ctx, service_id="personalausweis", office_id=office, start=SLOT,
+            citizen=book.Citizen(f"Bürger Nummer{i}"),
+            origin=book.Origin(channel="test", sender=f"c{i}", language="de"),
+        )
+
+    return await asyncio.gather(*(one(i) for i in range(n)))
+
+
+async def test_fifty_concurrent_bookings_get_exactly_the_counters(pg_url: str) -> None:
+    async with Harness(database_url=pg_url, nlu_url="http://127.0.0.1:9", now=NOW) as h:
+        async with h.ctx.db() as session:
+            await session.execute(text("TRUNCATE appointments, occupancy, outbox, events CASCADE"))
+            await session.commit()
+        results = await _race(h, 50, "riesa")
+        winners = [r for r in results if r is not None]
+        assert len(winners) == h.ctx.config.office("riesa").counters == 2
+        assert {w.counter for w in winners} == {1, 2}
+        async with h.ctx.db() as session:
+            booked = await session.scalar(
+                select(func.count()).select_from(Appointment).where(Appointment.start == SLOT))
+        assert booked == 2
+        # The 48 others are offered other slots, and not the taken one.
+        offer = await availability.offer(h.ctx, "personalausweis", "riesa", SLOT, SLOT)
+        assert offer.slots and all(s.start != SLOT for s in offer.slots)
+        assert all(abs(s.start - SLOT) < timedelta(days=1) for s in offer.slots)
+
+
+async def test_sqlite_also_refuses_the_third_booking() -> None:
+    async with Harness(nlu_url="http://127.0.0.1:9", now=NOW) as h:
+        results = await _race(h, 10, "riesa")
+        assert sum(r is not None for r in results) == 2
