@@ -11,6 +11,7 @@ import secrets
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -67,8 +68,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         token_note = f"Staff API token for this demo (set AMTSBOTE_API_TOKEN to choose): {token}"
     else:
         token_note = "Staff API token: taken from AMTSBOTE_API_TOKEN"
-    rasa = rasa_runner.start_for_demo(config, ROOT)
     try:
+        rasa_runner.ensure_env(ROOT)
+        model = rasa_runner.ensure_model(config.path, ROOT)
+    except rasa_runner.RasaSetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rasa_url = urlsplit(config.nlu.url)
+    rasa = rasa_runner.start_server(model.path, rasa_url.hostname or "127.0.0.1",
+                                    rasa_url.port or 5005, root=ROOT)
+    print(f"Starting Rasa on {rasa.url} (log: {rasa.log_path}) ...", flush=True)
+    try:
+        rasa.wait_ready()
         host = config.server.host
         port = config.server.port
         base = config.server.public_url or f"http://{host}:{port}"
@@ -201,21 +212,6 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_nlu(args: argparse.Namespace) -> int:
-    from assistant.nlu import evaluate, rasa_runner
-
-    config = _config(args)
-    if args.nlu_command == "setup":
-        rasa_runner.ensure_env(ROOT)
-    elif args.nlu_command == "train":
-        rasa_runner.ensure_model(config.path, ROOT)
-    elif args.nlu_command == "serve":
-        rasa_runner.serve_forever(config, ROOT)
-    elif args.nlu_command == "evaluate":
-        return evaluate.main(config, ROOT, cross_validation=args.cross_validation)
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="amtsbote", description=__doc__)
     p.add_argument("-c", "--config", default=os.environ.get("AMTSBOTE_CONFIG", "config.yml"),
@@ -239,10 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stats", help="success figures from the event log")
     st.add_argument("--days", type=int, default=30)
     st.set_defaults(func=cmd_stats)
+    from assistant.nlu import rasa_runner
+
     n = sub.add_parser("nlu", help="Rasa environment, training, server, evaluation")
-    n.add_argument("nlu_command", choices=["setup", "train", "serve", "evaluate"])
-    n.add_argument("--cross-validation", action="store_true")
-    n.set_defaults(func=cmd_nlu)
+    rasa_runner.add_subcommands(n.add_subparsers(dest="nlu_command", required=True))
     return p
 
 

@@ -48,7 +48,7 @@ async def test_slots_respect_hours_holidays_and_bookings(offline_harness: Harnes
     again = (await (await client.get("/api/v1/slots", params={
         "service": "personalausweis", "office": "coswig", "from": "2026-11-24",
         "to": "2026-11-24"})).json())["slots"]
-    assert again[0]["start"] == "2026-11-24T08:45:00+01:00"
+    assert again[0]["start"] == "2026-11-24T09:00:00+01:00"  # 08:30–08:50 is taken
     # Christmas Day and the second Christmas holiday: nothing anywhere.
     xmas = (await (await client.get("/api/v1/slots", params={
         "service": "personalausweis", "from": "2026-12-25", "to": "2026-12-26"})).json())["slots"]

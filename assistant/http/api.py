@@ -259,7 +259,7 @@ async def statistics(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     now = ctx.now()
     frm = _parse_when(request.query.get("from"), now - timedelta(days=30))
-    to = _parse_when(request.query.get("to"), now, end_of_day=True)
+    to = _parse_when(request.query.get("to"), now + timedelta(days=1), end_of_day=True)
     async with ctx.db() as session:
         return web.json_response(await stats.summary(session, frm, to))
 

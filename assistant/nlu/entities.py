@@ -26,85 +26,23 @@ _WORD = re.compile(r"\w+")
 _UMLAUTS_E = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _UMLAUTS_PLAIN = str.maketrans({"ä": "a", "ö": "o", "ü": "u", "ß": "ss"})
 # Leading words Rasa sometimes includes in an entity span ("den Perso", "my passport").
-_LEADING = frozenset(
-    [
-        "der",
-        "die",
-        "das",
-        "den",
-        "dem",
-        "des",
-        "ein",
-        "eine",
-        "einen",
-        "einem",
-        "einer",
-        "mein",
-        "meine",
-        "meinen",
-        "meinem",
-        "meiner",
-        "fürs",
-        "furs",
-        "fuers",
-        "für",
-        "fur",
-        "fuer",
-        "zum",
-        "zur",
-        "im",
-        "in",
-        "beim",
-        "the",
-        "a",
-        "an",
-        "my",
-        "for",
-        "at",
-    ]
-)
+_LEADING = frozenset({
+    "der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "mein",
+    "meine", "meinen", "meinem", "meiner", "fürs", "furs", "fuers", "für", "fur", "fuer", "zum",
+    "zur", "im", "in", "beim", "the", "a", "an", "my", "for", "at",
+})
 # Names that are also everyday words ("Pass" in "pass by", "moving" an appointment, "anmelden"
 # for a course): trusted when Rasa tagged them as an entity, never picked up by `scan` alone.
-_UNSAFE_IN_FREE_TEXT = frozenset(
-    [
-        "pass",
-        "moving",
-        "anmelden",
-        "ummelden",
-        "zulassen",
-        "registration",
-        "certification",
-        "id",
-        "hain",
-        "lappen",
-        "stilllegen",
-        "beglaubigen",
-        "visa",
-    ]
-)
+_UNSAFE_IN_FREE_TEXT = frozenset({
+    "pass", "moving", "anmelden", "ummelden", "zulassen", "zugelassen", "registration",
+    "certification", "id", "hain", "lappen", "stilllegen", "beglaubigen", "visa",
+})
 # Ordinary words one typo away from a name ("die meisten" is not Meißen).
-_NEVER_FUZZY = frozenset(
-    [
-        "meisten",
-        "meinen",
-        "meiner",
-        "meines",
-        "messen",
-        "reisen",
-        "riese",
-        "passen",
-        "passt",
-        "person",
-        "personen",
-        "abmelden",
-        "anmelden",
-        "ummelden",
-        "zulassen",
-        "ausweisen",
-        "kennzeichnen",
-        "lassen",
-    ]
-)
+_NEVER_FUZZY = frozenset({
+    "meisten", "meinen", "meiner", "meines", "messen", "reisen", "riese", "passen", "passt",
+    "person", "personen", "abmelden", "anmelden", "ummelden", "zulassen", "ausweisen",
+    "kennzeichnen", "lassen",
+})
 
 
 def fold(text: str) -> str:
@@ -197,7 +135,7 @@ class EntityResolver:
             if words[0] not in _LEADING:
                 break
             words = words[1:]
-        found = self._fuzzy(entity, " ".join(words), strict=False)
+        found = None if set(words) & _NEVER_FUZZY else self._fuzzy(entity, " ".join(words), False)
         if found:
             return found
         inner = [m.value for m in self._scan(value, strict=False) if m.entity == entity]

@@ -107,15 +107,14 @@ class NLU:
             return ParseResult(text, FALLBACK_INTENT, 0.0, [], language=language)
         raw = await self.client.parse_raw(normalized)
         intent, confidence, ranking = _intent(raw)
-        without_codes = _mask_references(normalized)
         return ParseResult(
             text=text,
             intent=intent,
             confidence=confidence,
             ranking=ranking,
             entities=self._entities(raw, normalized),
-            times=extract(without_codes, now, language),
-            time=resolve(without_codes, now, language),
+            times=extract(normalized, now, language),
+            time=resolve(normalized, now, language),
             language=language,
         )
 
@@ -171,9 +170,3 @@ def _intent(raw: dict[str, Any]) -> tuple[str, float, list[tuple[str, float]]]:
         confidence = float(top.get("confidence") or 0.0)
     return name, confidence, ranking
 
-
-def _mask_references(text: str) -> str:
-    """Blank out reference codes so their digits are not read as times."""
-    return references.PATTERN.sub(
-        lambda m: " " * len(m.group()) if references.find(m.group()) else m.group(), text
-    )

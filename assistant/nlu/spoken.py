@@ -58,7 +58,7 @@ def _ascii(word: str) -> str:
 
 
 def _with_ascii(table: dict[str, int]) -> dict[str, int]:
-    """The table plus the umlaut-free spelling of every word (fünf -> fuenf, dreißig -> dreissig)."""
+    """The table plus each word's umlaut-free spelling (fünf -> fuenf, dreißig -> dreissig)."""
     return table | {_ascii(word): value for word, value in table.items()}
 
 

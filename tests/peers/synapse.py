@@ -22,10 +22,22 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 import yaml
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    RoomCreateResponse,
+    RoomMessage,
+    RoomMessageText,
+    RoomSendResponse,
+    SyncResponse,
+    TypingNoticeEvent,
+)
+from nio.api import RoomPreset
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVER_NAME = "amtsbote.test"
@@ -93,6 +105,137 @@ class Synapse:
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
 
+@dataclass(frozen=True)
+class Message:
+    """A message as a Matrix client shows it."""
+
+    sender: str
+    msgtype: str
+    body: str
+    formatted_body: str | None
+    event_id: str
+    encrypted: bool
+
+
+class ChatClient:
+    """A person's Matrix client with its own device, acting as Element would (nio).
+
+    `receive()` collects one turn of the bot's answers: it waits for the bot's messages and
+    for the bot's typing indicator to go off (the bot types while it works on a message).
+    """
+
+    def __init__(self, synapse: Synapse, user: MatrixUser, *, encryption: bool = False,
+                 store_dir: Path | None = None) -> None:
+        self.user = user
+        config = AsyncClientConfig(max_limit_exceeded=0, max_timeouts=0,
+                                   encryption_enabled=encryption, store_sync_tokens=False)
+        self.client = AsyncClient(synapse.url, user.user_id, device_id=user.device_id,
+                                  store_path=str(store_dir) if store_dir else "", config=config)
+        self.client.restore_login(user.user_id, user.device_id, user.access_token)
+        self.since: str | None = None
+
+    async def __aenter__(self) -> ChatClient:
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        await self._sync(0)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.client.close()
+
+    async def _sync(self, timeout_ms: int) -> SyncResponse:
+        resp = await self.client.sync(timeout=timeout_ms, since=self.since,
+                                      full_state=self.since is None)
+        assert isinstance(resp, SyncResponse), resp
+        self.since = resp.next_batch
+        c = self.client
+        if c.olm is not None:
+            await c.send_to_device_messages()
+            if c.should_upload_keys:
+                await c.keys_upload()
+            if c.should_query_keys:
+                await c.keys_query()
+            if c.should_claim_keys:
+                await c.keys_claim(c.get_users_for_key_claiming())
+        return resp
+
+    async def open_chat(self, invite: str, *, encrypted: bool = False,
+                        name: str | None = None) -> str:
+        """A direct chat with `invite` (what "Start chat" in Element does)."""
+        state = [{"type": "m.room.encryption", "state_key": "",
+                  "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
+        resp = await self.client.room_create(
+            is_direct=not name, name=name, invite=[invite], initial_state=state,
+            preset=RoomPreset.trusted_private_chat if not name else RoomPreset.private_chat)
+        assert isinstance(resp, RoomCreateResponse), resp
+        await self._sync(0)
+        return resp.room_id
+
+    async def invite(self, room_id: str, user_id: str) -> None:
+        await self.client.room_invite(room_id, user_id)
+
+    async def join(self, room_id: str) -> None:
+        await self.client.join(room_id)
+        await self._sync(0)
+
+    async def send(self, room_id: str, text: str | None = None, *,
+                   content: dict[str, Any] | None = None) -> str:
+        content = content or {"msgtype": "m.text", "body": text}
+        resp = await self.client.room_send(room_id, "m.room.message", content,
+                                           ignore_unverified_devices=True)
+        assert isinstance(resp, RoomSendResponse), resp
+        return resp.event_id
+
+    async def receive(self, room_id: str, sender: str, *, within: float = 60.0,
+                      count: int | None = None, quiet: float = 2.0) -> list[Message]:
+        """The next messages from `sender`: until its typing indicator is off (or `count`
+        messages arrived, or nothing more came for `quiet` seconds once something came)."""
+        got: list[Message] = []
+        typing_seen = typing_now = False
+        deadline = time.monotonic() + within
+        last_new = time.monotonic()
+        while time.monotonic() < deadline:
+            wait = 1000 if got else 5000
+            resp = await self._sync(wait)
+            info = resp.rooms.join.get(room_id)
+            new = [self._message(e) for e in (info.timeline.events if info else [])
+                   if isinstance(e, RoomMessage) and e.sender == sender]
+            for e in info.ephemeral if info else []:
+                if isinstance(e, TypingNoticeEvent):
+                    typing_seen, typing_now = True, sender in e.users
+            if new:
+                got += new
+                last_new = time.monotonic()
+            if got and count is not None and len(got) >= count:
+                return got
+            if got and count is None and typing_seen and not typing_now:
+                return got
+            if got and time.monotonic() - last_new > quiet and not typing_now:
+                return got
+        if not got:
+            raise TimeoutError(f"no message from {sender} in {room_id} within {within:.0f} s")
+        return got
+
+    async def silence(self, room_id: str, sender: str, seconds: float) -> list[Message]:
+        """Whatever `sender` posts in the next `seconds` (expected: nothing)."""
+        got: list[Message] = []
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            resp = await self._sync(int(left * 1000))
+            info = resp.rooms.join.get(room_id)
+            got += [self._message(e) for e in (info.timeline.events if info else [])
+                    if isinstance(e, RoomMessage) and e.sender == sender]
+        return got
+
+    @staticmethod
+    def _message(e: RoomMessage) -> Message:
+        content = e.source.get("content", {})
+        return Message(sender=e.sender, msgtype=content.get("msgtype", ""),
+                       body=e.body if isinstance(e, RoomMessageText) else content.get("body", ""),
+                       formatted_body=content.get("formatted_body"), event_id=e.event_id,
+                       encrypted=e.decrypted)
+
+
 def synapse_python() -> Path:
     venv = Path(os.environ.get("SYNAPSE_VENV", ROOT / ".venv-synapse"))
     python = venv / "bin" / "python"
@@ -145,13 +288,24 @@ def write_config(python: Path, directory: Path, port: int) -> tuple[Path, str]:
     return path, secret
 
 
+def _tail(path: Path) -> str:
+    return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+
+def launch(python: Path, config: Path, directory: Path) -> subprocess.Popen[bytes]:
+    with (directory / "stderr.log").open("wb") as stderr:
+        return subprocess.Popen(
+            [str(python), "-m", "synapse.app.homeserver", "--config-path", str(config)],
+            cwd=directory, stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+
+
 async def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-                raise RuntimeError(f"Synapse exited with {proc.returncode}:\n{tail}")
+                raise RuntimeError(f"Synapse exited with {proc.returncode}:\n{_tail(log)}")
             try:
                 async with http.get(f"{url}/_matrix/client/versions") as resp:
                     if resp.status == 200:
@@ -171,11 +325,7 @@ async def synapse() -> AsyncIterator[Synapse]:
         port = free_port()
         config, secret = write_config(python, directory, port)
         started = time.monotonic()
-        proc = subprocess.Popen(
-            [str(python), "-m", "synapse.app.homeserver", "--config-path", str(config)],
-            cwd=directory, stdout=subprocess.DEVNULL,
-            stderr=(directory / "stderr.log").open("wb"),
-        )
+        proc = launch(python, config, directory)
         url = f"http://127.0.0.1:{port}"
         try:
             await wait_ready(url, proc, directory / "stderr.log")

@@ -1,0 +1,440 @@
+"""Personal appointment page `termin`: `/termin/{token}` shows one appointment and lets the
+citizen cancel it or pick another free slot, without chatting again.
+
+The link token is a JWT (HS256) naming the appointment's id and reference, expiring at the
+appointment's end. Its secret comes from the environment variable `secret_env`
+(AMTSBOTE_LINK_SECRET) or, when that is unset, is generated once and kept in the database, so
+links survive restarts and work across workers. A GET never changes anything (mail scanners
+follow links); a change is a POST form carrying a CSRF token derived from the link token.
+Plain HTML and CSS, no JavaScript; German and English texts from `{de,en}.termin.po`.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import html
+import logging
+import os
+import secrets
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from string import Template
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode, urlsplit
+
+import jwt
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+
+from actions import availability, cancel, reschedule
+from actions import book as booking
+from assistant.booking.appointments import to_view
+from assistant.config import ConfigError
+from assistant.hookspecs import hookimpl
+from assistant.i18n import LANGUAGES, clock, day, t, when
+from assistant.storage.models import Appointment
+from assistant.views import AppointmentView
+
+if TYPE_CHECKING:
+    from assistant.config import Office, Service
+    from assistant.context import Context
+
+NAME = "termin"
+AUDIENCE = "amtsbote:termin"
+STATE_KEY = "link_secret"
+MIN_SECRET = 32
+MAX_TOKEN = 1024
+TEMPLATES = Path(__file__).with_name("templates")
+LAYOUT = Template((TEMPLATES / "termin.html").read_text(encoding="utf-8"))
+CSS = (TEMPLATES / "termin.css").read_text(encoding="utf-8")
+CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
+CSP = (f"default-src 'none'; style-src 'sha256-{CSS_HASH}'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+
+log = logging.getLogger(__name__)
+
+
+class TerminSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Name of the environment variable with the link-signing secret (at least 32 characters).
+    # Unset: a secret is generated on first start and kept in the database.
+    secret_env: str = "AMTSBOTE_LINK_SECRET"
+    # The "pick another time" page lists this many days of free slots per page ...
+    days_per_page: int = Field(default=7, ge=1, le=31)
+    # ... and at most this many slots.
+    max_slots: int = Field(default=40, ge=1, le=200)
+
+
+@hookimpl
+def plugin_settings(name: str) -> type[BaseModel] | None:
+    return TerminSettings if name == NAME else None
+
+
+def _settings(ctx: Context) -> TerminSettings:
+    return ctx.settings(NAME) or TerminSettings()
+
+
+# -- link tokens ---------------------------------------------------------------------------------
+
+
+async def link_secret(ctx: Context) -> bytes:
+    """The signing secret: from the environment, else the one kept in the database."""
+    env = os.environ.get(_settings(ctx).secret_env)
+    if env:
+        if len(env) < MIN_SECRET:
+            raise ConfigError(f"{_settings(ctx).secret_env} must be at least {MIN_SECRET} "
+                              "characters long (e.g. `openssl rand -base64 48`)")
+        return env.encode()
+    stored = await ctx.get_state(NAME, STATE_KEY)
+    if stored is None:
+        # Another worker may store one at the same moment: then theirs is used.
+        with contextlib.suppress(IntegrityError):
+            await ctx.set_state(NAME, STATE_KEY, {"secret": secrets.token_urlsafe(48)})
+        stored = await ctx.get_state(NAME, STATE_KEY)
+    assert stored is not None
+    return str(stored["secret"]).encode()
+
+
+def make_token(secret: bytes, appointment: AppointmentView) -> str:
+    claims = {"sub": str(appointment.id), "ref": appointment.reference, "aud": AUDIENCE,
+              "exp": int(appointment.end.timestamp())}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def _prefix(ctx: Context) -> str:
+    """The path under which citizens reach us (public_url may carry one behind a proxy)."""
+    return urlsplit(ctx.config.server.base_url).path.rstrip("/")
+
+
+async def personal_link(ctx: Context, appointment: AppointmentView) -> str | None:
+    """The citizen's link to this appointment's page; None when the page is switched off or
+    the appointment is not booked any more."""
+    if not ctx.enabled(NAME) or appointment.status != "booked":
+        return None
+    token = make_token(await link_secret(ctx), appointment)
+    return f"{ctx.config.server.base_url}/termin/{token}"
+
+
+def csrf_token(secret: bytes, link_token: str) -> str:
+    return hmac.new(secret, f"csrf|{link_token}".encode(), hashlib.sha256).hexdigest()
+
+
+class PageError(Exception):
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+async def resolve(ctx: Context, token: str) -> Appointment:
+    """The appointment a token names; PageError(404) for a forged or mangled token, 410 for an
+    expired one or an appointment whose personal data has been deleted."""
+    if len(token) > MAX_TOKEN:
+        raise PageError(404)
+    try:
+        claims = jwt.decode(token, await link_secret(ctx), algorithms=["HS256"],
+                            audience=AUDIENCE,
+                            options={"verify_exp": False, "require": ["exp", "sub", "ref"]})
+        appointment_id = int(claims["sub"])
+        expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+    except (jwt.InvalidTokenError, ValueError, TypeError):
+        raise PageError(404) from None
+    if expires <= ctx.now():  # checked against the app's clock, not the wall clock
+        raise PageError(410)
+    async with ctx.db() as session:
+        a = await session.get(Appointment, appointment_id)
+    if a is None or not hmac.compare_digest(a.reference, str(claims["ref"])):
+        raise PageError(404)
+    if a.anonymized_at is not None:
+        raise PageError(410)
+    return a
+
+
+# -- rendering -----------------------------------------------------------------------------------
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+class Page:
+    """One rendered page in one language, with helpers for the small pieces."""
+
+    def __init__(self, ctx: Context, lang: str, path: str, query: dict[str, str] | None = None):
+        self.ctx, self.lang, self.path, self.query = ctx, lang, path, query or {}
+
+    def t(self, key: str, **params: Any) -> str:
+        return _e(t(f"termin.{key}", self.lang, **params))
+
+    def render(self, heading: str, body: str, status: int = 200) -> web.Response:
+        other = "en" if self.lang == "de" else "de"
+        switch_url = f"{self.path}?{urlencode({**self.query, 'lang': other})}"
+        switch = (f'<a href="{_e(switch_url)}" lang="{other}" hreflang="{other}">'
+                  f'{_e(t("termin.lang.switch", self.lang))}</a>')
+        text = LAYOUT.substitute(
+            lang=self.lang, title=f"{heading} – {self.t('brand')}", css=CSS,
+            brand=self.t("brand"), lang_nav=self.t("lang.nav"), lang_switch=switch,
+            heading=heading, body=body, footer=self.t("footer"),
+        )
+        response = web.Response(text=text, status=status, content_type="text/html",
+                                charset="utf-8")
+        response.headers.update({
+            "Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow",
+            "Content-Security-Policy": CSP, "X-Frame-Options": "DENY",
+            "Referrer-Policy": "no-referrer",
+        })
+        return response
+
+    def error(self, status: int) -> web.Response:
+        kind = {404: "invalid", 410: "expired", 403: "forbidden"}.get(status, "invalid")
+        return self.render(self.t(f"{kind}.title"), f"<p>{self.t(f'{kind}.text')}</p>", status)
+
+
+def _lang(request: web.Request, a: Appointment | None, form: Any = None) -> str:
+    wanted = (form or {}).get("lang") or request.query.get("lang")
+    if wanted in LANGUAGES:
+        return str(wanted)
+    return a.language if a is not None and a.language in LANGUAGES else "de"
+
+
+def _details(p: Page, a: Appointment, office: Office, service: Service) -> str:
+    view = to_view(a)
+    lang = p.lang
+    rows = [
+        ("label.reference", _e(view.display_reference)),
+        ("label.service", _e(service.name.get(lang))),
+        ("label.when", _e(when(a.start.astimezone(office.tz), lang))),
+        ("label.office", f"{_e(office.name.get(lang))}<br>{_e(office.address.one_line())}"),
+        ("label.mode", _e(t(f"mode.{a.mode}", lang))),
+        ("label.status", p.t(f"status.{a.status}")),
+    ]
+    if a.status == "booked":
+        docs = "".join(f"<li>{_e(d)}</li>" for d in service.documents.get(lang, []))  # type: ignore[call-overload]
+        rows.append(("label.documents", f"<ul>{docs}</ul>"))
+        rows.append(("label.fee", _e(service.fee.get(lang))))
+        if service.notes:
+            rows.append(("label.notes", _e(service.notes.get(lang))))
+        if a.video_url:
+            rows.append(("label.video", f'<a href="{_e(a.video_url)}">{p.t("video_link")}</a>'))
+    if office.phone:
+        rows.append(("label.phone", _e(office.phone)))
+    return "<dl>" + "".join(f"<dt>{p.t(k)}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
+
+
+def _hidden(csrf: str, lang: str) -> str:
+    return (f'<input type="hidden" name="csrf" value="{_e(csrf)}">'
+            f'<input type="hidden" name="lang" value="{_e(lang)}">')
+
+
+def _appointment_page(ctx: Context, request: web.Request, token: str, a: Appointment,
+                      secret: bytes, lang: str, error: str = "", status: int = 200
+                      ) -> web.Response:
+    office, service = ctx.config.office(a.office_id), ctx.config.service(a.service_id)
+    assert office is not None and service is not None
+    base = f"{_prefix(ctx)}/termin/{token}"
+    p = Page(ctx, lang, base, {k: v for k, v in request.query.items() if k == "done"})
+    parts = []
+    done = request.query.get("done")
+    if done in {"cancelled", "moved"}:
+        parts.append(f'<p class="notice" role="status">{p.t(f"done.{done}")}</p>')
+    if error:
+        parts.append(f'<p class="error" role="alert">{p.t(error)}</p>')
+    parts.append(_details(p, a, office, service))
+    if a.status == "cancelled":
+        parts.append(f"<p>{p.t('cancelled_info')}</p>")
+    elif a.start <= ctx.now():
+        parts.append(f"<p>{p.t('past')}</p>")
+    else:
+        hidden = _hidden(csrf_token(secret, token), lang)
+        slots_url = f"{base}/slots?{urlencode({'lang': lang})}"
+        parts.append(
+            f'<h2 id="change">{p.t("change.heading")}</h2>'
+            f'<p><a class="button" href="{_e(slots_url)}">{p.t("change.other")}</a></p>'
+            f'<h2 id="cancel">{p.t("cancel.heading")}</h2>'
+            f'<form method="post" action="{_e(base)}/cancel" aria-labelledby="cancel">{hidden}'
+            f'<p class="choice"><input type="checkbox" id="confirm" name="confirm" value="yes" '
+            f'required><label for="confirm">{p.t("cancel.confirm_label")}</label></p>'
+            f'<p><button type="submit" class="danger">{p.t("cancel.button")}</button></p>'
+            "</form>"
+        )
+    return p.render(p.t("title"), "".join(parts), status)
+
+
+async def _slots_page(ctx: Context, request: web.Request, token: str, a: Appointment,
+                      secret: bytes, lang: str, error: str = "", status: int = 200
+                      ) -> web.Response:
+    office, service = ctx.config.office(a.office_id), ctx.config.service(a.service_id)
+    assert office is not None and service is not None
+    s = _settings(ctx)
+    base = f"{_prefix(ctx)}/termin/{token}"
+    now = ctx.now()
+    today = now.astimezone(office.tz).date()
+    last_day = (now + timedelta(days=ctx.config.booking.horizon_days)).astimezone(office.tz).date()
+    try:
+        first = date.fromisoformat(request.query.get("from", ""))
+    except ValueError:
+        first = today
+    first = min(max(first, today), last_day)
+    frm = datetime.combine(first, datetime.min.time(), tzinfo=office.tz)
+    to = frm + timedelta(days=s.days_per_page)
+    p = Page(ctx, lang, f"{base}/slots", {"from": first.isoformat()} if first > today else {})
+    if a.status != "booked" or a.start <= now:
+        return _appointment_page(ctx, request, token, a, secret, lang)
+    found = await availability.free_slots(ctx, a.service_id, a.office_id, max(frm, now), to,
+                                          limit=s.max_slots)
+    truncated = len(found) >= s.max_slots
+    slots = [x for x in found if x.start != a.start]
+    if truncated and len({x.start.astimezone(office.tz).date() for x in slots}) > 1:
+        # Show whole days only; the cut-off day starts the next page.
+        cut = slots[-1].start.astimezone(office.tz).date()
+        slots = [x for x in slots if x.start.astimezone(office.tz).date() < cut]
+        next_day = cut
+    else:
+        next_day = to.date()
+        if truncated and slots:
+            next_day = slots[-1].start.astimezone(office.tz).date() + timedelta(days=1)
+    parts = []
+    if error:
+        parts.append(f'<p class="error" role="alert">{p.t(error)}</p>')
+    parts.append(f"<p>{p.t('slots.intro', service=service.name.get(lang), office=office.name.get(lang), current=when(a.start.astimezone(office.tz), lang))}</p>")  # noqa: E501
+    if slots:
+        groups: dict[date, list[str]] = {}
+        for i, slot in enumerate(slots):
+            local = slot.start.astimezone(office.tz)
+            sid = f"slot-{i}"
+            groups.setdefault(local.date(), []).append(
+                f'<span class="choice"><input type="radio" name="start" id="{sid}" '
+                f'value="{_e(slot.start.astimezone(UTC).isoformat())}" required>'
+                f'<label for="{sid}">{p.t("time", time=clock(local, lang))}</label></span>')
+        fieldsets = "".join(
+            f'<fieldset><legend>{_e(day(d, lang))}</legend><div class="slots">{"".join(items)}'
+            "</div></fieldset>" for d, items in groups.items())
+        parts.append(
+            f'<form method="post" action="{_e(base)}/move">'
+            f"{_hidden(csrf_token(secret, token), lang)}{fieldsets}"
+            f'<p><button type="submit">{p.t("slots.submit")}</button></p></form>')
+    else:
+        parts.append(f"<p>{p.t('slots.none')}</p>")
+    pager = []
+    if first > today:
+        pager.append(f'<a href="{_e(base)}/slots?{urlencode({"lang": lang})}">'
+                     f'{p.t("slots.first")}</a>')
+    if next_day <= last_day:
+        later = urlencode({"from": next_day.isoformat(), "lang": lang})
+        pager.append(f'<a href="{_e(base)}/slots?{_e(later)}">{p.t("slots.later")}</a>')
+    pager.append(f'<a href="{_e(base)}?{urlencode({"lang": lang})}">{p.t("slots.back")}</a>')
+    parts.append(f'<p class="pager">{"".join(pager)}</p>')
+    return p.render(p.t("slots.heading"), "".join(parts), status)
+
+
+# -- routes --------------------------------------------------------------------------------------
+
+
+def _origin(lang: str) -> booking.Origin:
+    return booking.Origin(channel=NAME, sender=None, language=lang)
+
+
+def _see_other(ctx: Context, token: str, **query: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"{_prefix(ctx)}/termin/{token}?{urlencode(query)}")
+
+
+@hookimpl
+def register_routes(app: web.Application, ctx: Context) -> None:
+    async def load(request: web.Request) -> tuple[str, Appointment, bytes]:
+        token = request.match_info["token"]
+        return token, await resolve(ctx, token), await link_secret(ctx)
+
+    def failed(request: web.Request, exc: PageError, lang: str | None = None) -> web.Response:
+        return Page(ctx, lang or _lang(request, None), request.path).error(exc.status)
+
+    async def show(request: web.Request) -> web.Response:
+        try:
+            token, a, secret = await load(request)
+        except PageError as exc:
+            return failed(request, exc)
+        return _appointment_page(ctx, request, token, a, secret, _lang(request, a))
+
+    async def slots(request: web.Request) -> web.Response:
+        try:
+            token, a, secret = await load(request)
+        except PageError as exc:
+            return failed(request, exc)
+        return await _slots_page(ctx, request, token, a, secret, _lang(request, a))
+
+    async def checked_post(request: web.Request) -> tuple[str, Appointment, bytes, Any, str]:
+        token, a, secret = await load(request)
+        form = await request.post()
+        lang = _lang(request, a, form)
+        given = form.get("csrf")
+        if not isinstance(given, str) or not hmac.compare_digest(
+                given.encode(), csrf_token(secret, token).encode()):
+            raise PageError(403)
+        return token, a, secret, form, lang
+
+    async def do_cancel(request: web.Request) -> web.Response:
+        try:
+            token, a, secret, form, lang = await checked_post(request)
+        except PageError as exc:
+            return failed(request, exc)
+        if a.status == "booked" and a.start > ctx.now():
+            if form.get("confirm") != "yes":
+                return _appointment_page(ctx, request, token, a, secret, lang,
+                                         error="cancel.need_confirm", status=400)
+            await cancel.cancel(ctx, a.id, _origin(lang))
+        raise _see_other(ctx, token, done="cancelled", lang=lang)
+
+    async def do_move(request: web.Request) -> web.Response:
+        try:
+            token, a, secret, form, lang = await checked_post(request)
+        except PageError as exc:
+            return failed(request, exc)
+        if a.status != "booked" or a.start <= ctx.now():
+            raise _see_other(ctx, token, lang=lang)
+        try:
+            start = datetime.fromisoformat(str(form.get("start", "")))
+            if start.tzinfo is None:
+                raise ValueError("naive")
+        except ValueError:
+            return await _slots_page(ctx, request, token, a, secret, lang,
+                                     error="slots.pick_one", status=400)
+        if start == a.start:
+            raise _see_other(ctx, token, done="moved", lang=lang)
+        moved = await _move(ctx, a, start, lang)
+        if moved is None:
+            return await _slots_page(ctx, request, token, a, secret, lang,
+                                     error="slots.taken", status=409)
+        new_token = make_token(secret, moved)
+        raise _see_other(ctx, new_token, done="moved", lang=lang)
+
+    prefix = "/termin/{token}"
+    app.router.add_get(prefix, show)
+    app.router.add_get(prefix + "/slots", slots)
+    app.router.add_post(prefix + "/cancel", do_cancel)
+    app.router.add_post(prefix + "/move", do_move)
+
+
+async def _move(ctx: Context, a: Appointment, start: datetime, lang: str
+                ) -> AppointmentView | None:
+    """Move to `start` if it is still a free slot of the same service and office."""
+    free = await availability.free_slots(ctx, a.service_id, a.office_id, start, start, limit=1)
+    if not free or free[0].start != start:
+        return None
+    slot = free[0]
+    hold = await booking.hold(ctx, a.office_id, slot.start, slot.end)
+    if hold is None:
+        return None
+    moved = await reschedule.move(ctx, a.id, hold, slot.start, slot.end, _origin(lang))
+    if moved is None:
+        await booking.release(ctx, hold)
+    return moved
+
+
+@hookimpl
+def startup(ctx: Context):  # type: ignore[no-untyped-def]
+    async def ensure_secret() -> None:
+        await link_secret(ctx)  # fail early on a short secret; create the stored one once
+
+    return ensure_secret()

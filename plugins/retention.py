@@ -1,0 +1,123 @@
+"""Retention plugin `retention`: runs `assistant.retention` periodically and on demand.
+
+After start-up (and then every `every_minutes`) it applies the retention policy at the app's
+clock; `amtsbote retention run [--dry-run]` does the same once from the command line (cron).
+Several workers may run it at the same time: every step is idempotent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from assistant.hookspecs import hookimpl
+from assistant.retention import Policy, Report, purge
+
+if TYPE_CHECKING:
+    from assistant.config import Config
+    from assistant.context import Context
+
+NAME = "retention"
+log = logging.getLogger(__name__)
+_tasks: dict[int, asyncio.Task[None]] = {}
+
+
+class RetentionSettings(BaseModel):
+    """What `retention:` in config.yml does not cover (rarely changed)."""
+
+    model_config = ConfigDict(extra="forbid")
+    every_minutes: float = Field(default=60, gt=0)
+    first_run_after_seconds: float = Field(default=60, ge=0)
+    delivery_days: float = Field(default=2, gt=0)
+    verification_failure_hours: float = Field(default=24, gt=0)
+    outbox_done_days: float = Field(default=7, gt=0)
+
+
+@hookimpl
+def plugin_settings(name: str) -> type[BaseModel] | None:
+    return RetentionSettings if name == NAME else None
+
+
+def policy(config: Config, s: RetentionSettings | None) -> Policy:
+    s = s or RetentionSettings()
+    return Policy.from_config(config, delivery_days=s.delivery_days,
+                              verification_failure_hours=s.verification_failure_hours,
+                              outbox_done_days=s.outbox_done_days)
+
+
+async def run_once(ctx: Context, dry_run: bool = False) -> Report:
+    report = await purge(ctx.db, policy(ctx.config, ctx.settings(NAME)), ctx.now(), dry_run)
+    if any(report.as_dict().values()):
+        log.info("retention: %s", report.as_dict())
+    return report
+
+
+async def _loop(ctx: Context, s: RetentionSettings) -> None:
+    await asyncio.sleep(s.first_run_after_seconds)
+    while True:
+        try:
+            await run_once(ctx)
+        except Exception:  # keep running; the next round tries again
+            log.exception("retention run failed")
+        await asyncio.sleep(s.every_minutes * 60)
+
+
+@hookimpl
+def startup(ctx: Context) -> None:
+    s: RetentionSettings = ctx.settings(NAME) or RetentionSettings()
+    _tasks[id(ctx)] = asyncio.create_task(_loop(ctx, s), name="amtsbote-retention")
+
+
+@hookimpl
+def shutdown(ctx: Context):  # type: ignore[no-untyped-def]
+    task = _tasks.pop(id(ctx), None)
+    if task is None:
+        return None
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return stop()
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def _command(args: argparse.Namespace) -> int:
+    from assistant.config import load_config
+    from assistant.context import utcnow
+    from assistant.plugins import create_manager, validate_settings
+    from assistant.storage.db import create_engine, sessionmaker, upgrade
+
+    config = load_config(args.config)
+    settings = validate_settings(create_manager(config), config, NAME)
+
+    async def run() -> Report:
+        await upgrade(config.storage.url)
+        engine = create_engine(config.storage.url)
+        try:
+            return await purge(sessionmaker(engine), policy(config, settings),  # type: ignore[arg-type]
+                               utcnow(), dry_run=args.dry_run)
+        finally:
+            await engine.dispose()
+
+    report = asyncio.run(run())
+    print(json.dumps({"dry_run": args.dry_run, **report.as_dict()}, indent=2))
+    return 0
+
+
+@hookimpl
+def register_commands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("retention", help="delete personal data that is due (see "
+                              "docs/notifications.md)")
+    p.add_argument("retention_command", choices=["run"])
+    p.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+    p.set_defaults(func=_command)
