@@ -20,7 +20,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -161,29 +161,34 @@ def render(ctx: Context, replies: list[Reply], qr: bool) -> list[dict[str, Any]]
 
 
 def qr_code(ctx: Context, reply: Reply) -> dict[str, str]:
-    """The appointment as an iCalendar VEVENT in a QR code (phones offer "add to calendar"),
-    as an SVG data URI with its alt text."""
+    """The confirmation as a QR code: an SVG data URI and its alt text."""
+    payload, alt = qr_payload(ctx, reply)
+    code = segno.make(payload, error="m")
+    return {"src": code.svg_data_uri(scale=1, border=2, omitsize=True, dark="#000", light="#fff"),
+            "alt": alt}
+
+
+def qr_payload(ctx: Context, reply: Reply) -> tuple[str, str]:
+    """What the QR code holds: the appointment as an iCalendar VEVENT (phone cameras offer
+    "add to calendar", the reference is in the event), or just the reference; plus alt text."""
     lang, ref = reply.language, str(reply.data["reference"])
     appt = reply.data.get("appointment") or {}
     office = ctx.config.office(str(appt.get("office", "")))
     service = ctx.config.service(str(appt.get("service", "")))
-    payload, alt = ref, t("webchat.qr.alt_reference", lang, reference=ref)
     try:
         start, end = datetime.fromisoformat(appt["start"]), datetime.fromisoformat(appt["end"])
     except (KeyError, TypeError, ValueError):
-        start = end = None
-    if office and service and start and end:
-        ev = Event()
-        ev.add("summary", t("webchat.qr.summary", lang, service=service.name.get(lang)))
-        ev.add("dtstart", start)
-        ev.add("dtend", end)
-        ev.add("location", f"{office.name.get(lang)}, {office.address.one_line()}")
-        ev.add("description", t("webchat.qr.description", lang, reference=ref))
-        payload = ev.to_ical().decode()
-        alt = t("webchat.qr.alt", lang, reference=ref, when=when(start.astimezone(office.tz), lang))
-    code = segno.make(payload, error="m")
-    return {"src": code.svg_data_uri(scale=1, border=2, omitsize=True, dark="#000", light="#fff"),
-            "alt": alt}
+        return ref, t("webchat.qr.alt_reference", lang, reference=ref)
+    if office is None or service is None:
+        return ref, t("webchat.qr.alt_reference", lang, reference=ref)
+    ev = Event()
+    ev.add("summary", t("webchat.qr.summary", lang, service=service.name.get(lang)))
+    ev.add("dtstart", start.astimezone(UTC))
+    ev.add("dtend", end.astimezone(UTC))
+    ev.add("location", f"{office.name.get(lang)}, {office.address.one_line()}")
+    ev.add("description", t("webchat.qr.description", lang, reference=ref))
+    alt = t("webchat.qr.alt", lang, reference=ref, when=when(start.astimezone(office.tz), lang))
+    return ev.to_ical().decode(), alt
 
 
 # -- the channel ------------------------------------------------------------------------------

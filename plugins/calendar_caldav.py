@@ -1,1 +1,410 @@
-"""Placeholder: implemented in its own issue."""
+"""CalDAV calendar backend: read busy times from, and write bookings to, an office's calendar
+on any standard CalDAV server (Nextcloud, SOGo, Open-Xchange, Radicale, an Exchange bridge).
+
+- Busy times: a time-range event search (REPORT calendar-query) over the booking horizon,
+  recurring events expanded here with recurring-ical-events; cached (`cache_seconds`) and kept
+  warm in the background. Events Amtsbote wrote (UID `<reference>@amtsbote`), free
+  (TRANSP:TRANSPARENT) and cancelled events do not block. When the server is down the last busy
+  times are used. An entry that overlaps a booking is reported to staff, never resolved silently.
+- Writes (called from the core's persistent outbox, retried until the server is back): each
+  booking is one VEVENT at `<calendar>/amtsbote-<reference>.ics`; PUT to that fixed name is
+  create-or-update, so a retried create never duplicates. A reschedule moves it (and from one
+  counter's calendar to another if needed), a cancellation deletes it or marks it CANCELLED.
+- One calendar for the office (`calendar`), or one per counter (`counters`), or both: entries
+  in the office calendar block every counter, entries in a counter's calendar only that one.
+
+The `caldav` library is synchronous: its calls run in a worker thread, one at a time per office.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from urllib.parse import urljoin
+
+import aiohttp
+import caldav
+from caldav.lib import error as caldav_error
+from icalendar import Calendar
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from assistant.config import ConfigError
+from assistant.hookspecs import hookimpl
+from assistant.http.ics_feed import appointment_event, calendar_of, event_uid
+from assistant.views import CalendarUnavailable
+from plugins.calendar_cache import Busy, BusyCache, busy_of, refresh_loop, report_conflicts
+from plugins.calendar_ics import FeedCfg, busy_from, feed_cache, office_options, redact
+
+if TYPE_CHECKING:
+    from assistant.config import Office
+    from assistant.context import Context
+    from assistant.views import AppointmentView, BusyInterval
+
+NAME = "caldav"
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class CalendarWriteError(Exception):
+    """The CalDAV server refused a write; the outbox retries it later."""
+
+
+class CaldavOptions(BaseModel):
+    """`calendar.options` of an office with `backend: caldav`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # The server (or principal) URL; without `calendar` and `counters`, the calendar's own URL.
+    url: str = Field(pattern=r"^https?://")
+    # The office calendar: its display name, or its URL (absolute or a path on the server).
+    calendar: str | None = None
+    # One calendar per counter (counter number -> display name or URL).
+    counters: dict[int, str] = Field(default_factory=dict)
+    # Credentials: the user name (or the variable holding it) and the variable of the password.
+    username: str | None = None
+    username_env: str | None = None
+    password_env: str | None = None
+    # What of the citizen goes into the event: none (reference, service), name, full (+contact).
+    personal_data: Literal["none", "name", "full"] = "none"
+    # On cancellation: remove the event, or keep it marked STATUS:CANCELLED.
+    on_cancel: Literal["delete", "mark_cancelled"] = "delete"
+    cache_seconds: float = Field(default=60, ge=0)
+    retry_seconds: float = Field(default=30, ge=0)
+    timeout_seconds: float = Field(default=10, gt=0)
+    verify_tls: bool = True
+    # Read-only iCalendar feeds blocking this office too (closures, absences).
+    extra_ics: list[FeedCfg] = Field(default_factory=list)
+    extra_ics_cache_seconds: float = Field(default=300, ge=0)
+
+    @model_validator(mode="after")
+    def _credentials(self) -> CaldavOptions:
+        if self.username and self.username_env:
+            raise ValueError("give either username or username_env, not both")
+        if any(c < 1 for c in self.counters):
+            raise ValueError("counters are numbered from 1")
+        return self
+
+    def targets(self) -> dict[int | None, str]:
+        """Calendar references by counter (None: the office calendar; "" means `url`)."""
+        out: dict[int | None, str] = {}
+        if self.calendar is not None or not self.counters:
+            out[None] = self.calendar or ""
+        out.update(self.counters)
+        return out
+
+
+class CaldavSettings(BaseModel):
+    """`plugins.caldav` in config.yml (optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+    # Re-read calendars in the background when their cache time is over, so no citizen waits
+    # for the calendar server and conflicts with bookings are noticed without any traffic.
+    background_refresh: bool = True
+
+
+def _env(name: str) -> str:
+    value = os.environ.get(name)
+    if value is None:
+        raise ConfigError(f"environment variable {name} is not set")
+    return value
+
+
+def resource_name(reference: str) -> str:
+    return f"amtsbote-{reference}.ics"
+
+
+def _options(office: Office) -> CaldavOptions:
+    opts: CaldavOptions = office_options(office, CaldavOptions, NAME)
+    missing = [c for c in range(1, office.counters + 1) if c not in opts.counters]
+    if None not in opts.targets() and missing:
+        raise ConfigError(
+            f"office {office.id}: calendar.options.counters has no calendar for counter(s) "
+            f"{', '.join(map(str, missing))}; add them or set `calendar` for the whole office"
+        )
+    if any(c > office.counters for c in opts.counters):
+        raise ConfigError(f"office {office.id}: calendar.options.counters names a counter "
+                          f"above the office's {office.counters}")
+    for name in (opts.username_env, opts.password_env):
+        if name:
+            _env(name)
+    return opts
+
+
+# -- the server --------------------------------------------------------------------------------
+
+
+class Connection:
+    """The CalDAV calendars of one office. Methods without `a` are synchronous and run in a
+    worker thread; `run` serialises them, as a DAVClient is not meant for parallel use."""
+
+    def __init__(self, office: Office, opts: CaldavOptions) -> None:
+        self.office = office
+        self.opts = opts
+        self.lock = asyncio.Lock()
+        self.host = redact(opts.url)
+        self._client: caldav.DAVClient | None = None
+        self._calendars: dict[int | None, Any] = {}
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        async with self.lock:
+            return await asyncio.to_thread(fn, *args)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def _dav(self) -> caldav.DAVClient:
+        if self._client is None:
+            o = self.opts
+            username = o.username or (_env(o.username_env) if o.username_env else None)
+            password = _env(o.password_env) if o.password_env else None
+            self._client = caldav.DAVClient(
+                url=o.url, username=username, password=password, timeout=o.timeout_seconds,
+                ssl_verify_cert=o.verify_tls, enable_rfc6764=False,
+            )
+        return self._client
+
+    def calendar(self, key: int | None) -> Any:
+        if key not in self._calendars:
+            ref = self.opts.targets()[key]
+            client = self._dav()
+            if not ref:
+                cal = client.calendar(url=self.opts.url)
+            elif ref.startswith(("http://", "https://", "/")):
+                cal = client.calendar(url=urljoin(self.opts.url, ref))
+            else:
+                cal = client.principal().calendar(name=ref)
+            self._calendars[key] = cal
+        return self._calendars[key]
+
+    # reading
+    def read(self, frm: datetime, to: datetime) -> list[Busy]:
+        out: list[Busy] = []
+        for key in self.opts.targets():
+            objects = self.calendar(key).search(start=frm, end=to, event=True, expand=False,
+                                                post_filter=False)
+            merged = Calendar()
+            for obj in objects:
+                for component in obj.icalendar_instance.subcomponents:
+                    merged.add_component(component)
+            out.extend(busy_of(merged, frm, to, self.office.tz, key))
+        return out
+
+    async def aread(self, frm: datetime, to: datetime) -> list[Busy]:
+        try:
+            return await self.run(self.read, frm, to)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - network, HTTP, XML, iCalendar: all "unreadable"
+            raise CalendarUnavailable(f"{self.host}: {_describe(exc)}") from None
+
+    # writing
+    def put(self, counter: int, reference: str, ics: str) -> None:
+        targets = self.opts.targets()
+        key = counter if counter in self.opts.counters else None
+        self._put(self.calendar(key), reference, ics)
+        for other in targets:
+            if other != key:  # moved to another counter: not in the old counter's calendar
+                self._remove(self.calendar(other), reference, search=False)
+
+    def remove(self, reference: str) -> None:
+        for key in self.opts.targets():
+            self._remove(self.calendar(key), reference, search=True)
+
+    def _put(self, cal: Any, reference: str, ics: str) -> None:
+        client = self._dav()
+        headers = {"Content-Type": "text/calendar; charset=utf-8"}
+        r = client.put(str(cal.url.join(resource_name(reference))), ics, headers)
+        if r.status in (200, 201, 204):
+            return
+        if r.status in (409, 412):  # the UID exists under another name (moved by a client)
+            existing = self._find(cal, reference)
+            if existing is not None:
+                r = client.put(str(existing.url), ics, headers)
+                if r.status in (200, 201, 204):
+                    return
+        raise CalendarWriteError(f"PUT {reference} on {self.host}: HTTP {r.status}")
+
+    def _remove(self, cal: Any, reference: str, *, search: bool) -> None:
+        client = self._dav()
+        r = client.delete(str(cal.url.join(resource_name(reference))))
+        if r.status in (200, 202, 204):
+            return
+        if r.status == 404:
+            existing = self._find(cal, reference) if search else None
+            if existing is not None:
+                r = client.delete(str(existing.url))
+                if r.status in (200, 202, 204, 404):
+                    return
+            else:
+                return
+        raise CalendarWriteError(f"DELETE {reference} on {self.host}: HTTP {r.status}")
+
+    def _find(self, cal: Any, reference: str) -> Any:
+        try:
+            return cal.get_event_by_uid(event_uid(reference))
+        except caldav_error.NotFoundError:
+            return None
+
+
+def _describe(exc: BaseException) -> str:
+    """A short error text without URLs' paths or credentials."""
+    if isinstance(exc, caldav_error.AuthorizationError):
+        return "login refused (check username/password variables)"
+    if isinstance(exc, caldav_error.NotFoundError):
+        return "calendar not found (check `calendar` / `counters`)"
+    return type(exc).__name__
+
+
+# -- per running application -------------------------------------------------------------------
+
+
+@dataclass
+class OfficeRuntime:
+    connection: Connection
+    caches: list[BusyCache]
+
+
+@dataclass
+class Runtime:
+    offices: dict[str, OfficeRuntime] = field(default_factory=dict)
+    session: aiohttp.ClientSession | None = None
+    task: asyncio.Task[None] | None = None
+
+    def http(self) -> aiohttp.ClientSession:
+        if self.session is None or self.session.closed:
+            self.session = aiohttp.ClientSession()
+        return self.session
+
+    def caches(self) -> list[BusyCache]:
+        return [c for o in self.offices.values() for c in o.caches]
+
+
+_RUNTIMES: dict[int, Runtime] = {}
+
+
+def _runtime(ctx: Context) -> Runtime:
+    return _RUNTIMES.setdefault(id(ctx), Runtime())
+
+
+def office_runtime(ctx: Context, office: Office) -> OfficeRuntime:
+    """The connection and busy-time caches of a CalDAV office (built on first use)."""
+    rt = _runtime(ctx)
+    if office.id not in rt.offices:
+        opts = _options(office)
+        conn = Connection(office, opts)
+
+        async def on_fresh(items: list[Busy], frm: datetime, to: datetime) -> None:
+            await report_conflicts(ctx, office, items, frm, to)
+
+        horizon = timedelta(days=ctx.config.booking.horizon_days)
+        caches = [BusyCache(f"{office.id} caldav {conn.host}", conn.aread,
+                            ttl=timedelta(seconds=opts.cache_seconds),
+                            retry=timedelta(seconds=opts.retry_seconds), horizon=horizon,
+                            on_fresh=on_fresh, source=conn)]
+        caches += [feed_cache(ctx, office, f, rt.http(), cache_seconds=opts.extra_ics_cache_seconds,
+                              retry_seconds=opts.retry_seconds, timeout=opts.timeout_seconds,
+                              max_bytes=5_000_000) for f in opts.extra_ics]
+        rt.offices[office.id] = OfficeRuntime(conn, caches)
+    return rt.offices[office.id]
+
+
+# -- hooks -------------------------------------------------------------------------------------
+
+
+@hookimpl
+def plugin_settings(name: str) -> type[BaseModel] | None:
+    return CaldavSettings if name == NAME else None
+
+
+@hookimpl
+def startup(ctx: Context):  # type: ignore[no-untyped-def]
+    offices = [o for o in ctx.config.offices if o.calendar.backend == NAME]
+    if not offices:
+        return None
+
+    async def start() -> None:
+        for office in offices:  # bad options fail at start-up; the server is not contacted
+            office_runtime(ctx, office)
+        settings: CaldavSettings = ctx.settings(NAME) or CaldavSettings()
+        if settings.background_refresh:
+            rt = _runtime(ctx)
+            rt.task = asyncio.create_task(
+                refresh_loop(rt.caches, ctx, lambda c: c.ttl.total_seconds()),
+                name="amtsbote-caldav-refresh")
+
+    return start()
+
+
+@hookimpl
+def shutdown(ctx: Context):  # type: ignore[no-untyped-def]
+    rt = _RUNTIMES.pop(id(ctx), None)
+    if rt is None:
+        return None
+
+    async def stop() -> None:
+        if rt.task is not None:
+            rt.task.cancel()
+            await asyncio.gather(rt.task, return_exceptions=True)
+        for o in rt.offices.values():
+            async with o.connection.lock:
+                await asyncio.to_thread(o.connection.close)
+        if rt.session is not None:
+            await rt.session.close()
+
+    return stop()
+
+
+@hookimpl
+def calendar_busy(ctx: Context, backend: str, office: Office, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    if backend != NAME:
+        return None
+
+    async def busy() -> list[BusyInterval]:
+        caches = office_runtime(ctx, office).caches
+        return [b.view() for b in await busy_from(caches, ctx, office, start, end)]
+
+    return busy()
+
+
+async def _write(ctx: Context, office: Office, a: AppointmentView, op: str) -> None:
+    """Make the office calendar match the appointment as it is now in the database (the outbox
+    may run an old `create` after a reschedule or cancellation: it then writes the current
+    state, never a stale one)."""
+    o = office_runtime(ctx, office)
+    conn = o.connection
+    cancelled = op == "delete" or a.status == "cancelled"
+    try:
+        if cancelled and conn.opts.on_cancel == "delete":
+            await conn.run(conn.remove, a.reference)
+            return
+        lang = ctx.config.default_language
+        service = ctx.config.service(a.service)
+        event = appointment_event(a, office, service.name.get(lang) if service else a.service,
+                                  personal_data=conn.opts.personal_data, lang=lang,
+                                  cancelled=cancelled)
+        await conn.run(conn.put, a.counter, a.reference, calendar_of([event], office).to_ical()
+                       .decode())
+    except (CalendarWriteError, ConfigError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - retried by the outbox; say what, not where
+        raise CalendarWriteError(f"{conn.host}: {_describe(exc)}") from None
+
+
+@hookimpl
+def calendar_create_event(ctx: Context, backend: str, office: Office, appointment: AppointmentView):  # type: ignore[no-untyped-def]
+    return _write(ctx, office, appointment, "create") if backend == NAME else None
+
+
+@hookimpl
+def calendar_update_event(ctx: Context, backend: str, office: Office, appointment: AppointmentView):  # type: ignore[no-untyped-def]
+    return _write(ctx, office, appointment, "update") if backend == NAME else None
+
+
+@hookimpl
+def calendar_delete_event(ctx: Context, backend: str, office: Office, appointment: AppointmentView):  # type: ignore[no-untyped-def]
+    return _write(ctx, office, appointment, "delete") if backend == NAME else None

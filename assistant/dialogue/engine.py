@@ -509,7 +509,8 @@ class Dialogue:
                 st["step"] = "slot"
             await self._advance(talk)
             return
-        if u.intent == "affirm" or u.command == "choose" and u.args.get("yes"):
+        # "Ja, bitte buchen" may come back as the flow's own intent: that is a yes, too.
+        if u.intent == "affirm" or FLOW_INTENTS.get(u.intent or "") == st["flow"]:
             flow = st["flow"]
             if flow == "book":
                 await self._do_book(talk)
@@ -627,6 +628,8 @@ class Dialogue:
             st["step"] = "name"
             talk.say("book.ask_name")
             return
+        if "contact" not in st and talk.msg.verified_contact:
+            st["contact"] = {"phone": talk.msg.verified_contact}  # the SMS sender's number
         if not st.get("contact_asked") and "contact" not in st:
             st["step"] = "contact"
             st["contact_asked"] = True

@@ -21,10 +21,13 @@ Decisions (tested in tests/test_spoken.py):
   between numbered options by voice gets digits ("die zwei" -> "die 2").
 - Two numbers in a row that read as a clock time ("ten thirty", "zehn dreißig",
   "two thirty pm") become "10:30" / "2:30 pm"; "H oh M" ("ten oh five") becomes "10:05".
-  Longer runs of numbers (a phone number read in pairs) stay as they are.
-- German ordinal words become "N." where they can be a date or an option: after
-  am/den/dem/der/die/das/zum/vom/ab/bis/nummer, or before a month or another ordinal.
-  Elsewhere they stay words, so "worauf muss ich achten" keeps its verb.
+- Three or more numbers in a row are digits read out, a phone number:
+  "null drei fünf eins zwölf vierunddreißig" -> "03511234".
+- German ordinal words become "N.": from "vierte" on everywhere, as text2num does
+  ("zum vierten Mal" -> "zum 4. Mal"); "erste" to "dritte" and "achte(n)" only where they can
+  be a date or an option: after am/den/dem/der/die/das/zum/vom/ab/bis/nummer, or before a
+  month or another ordinal. So "worauf muss ich achten" keeps its verb and "erstens" stays.
+- German number words typed without umlauts ("fuenfzehn", "zwoelf") count as well.
 
 `text2num` (alpha2digit) does the bulk of the conversion, including large numbers
 ("zweitausendsechsundzwanzig" -> 2026); the own rules above fill in what it leaves out
@@ -155,9 +158,8 @@ def ordinal_suffix(n: int) -> str:
 
 
 def _alternation(words: Iterable[str]) -> str:
-    """Regex alternation, longest first, with spaces inside words matching any whitespace."""
-    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len,
-                                                                         reverse=True))
+    """Regex alternation of the words, longest first."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 _LANGS = ("de", "en")
@@ -165,6 +167,10 @@ _MONTHS_RE = _alternation(MONTH_WORDS)
 _DE_ORDINALS_RE = _alternation(GERMAN_ORDINALS)
 _F = re.IGNORECASE
 
+# "fuenfzehn" -> "fünfzehn": text2num only knows the spelling with umlauts.
+_UMLAUT_SPELLING = {_ascii(w): w for w in (*_german_cardinals(), *_german_ordinals())
+                    if _ascii(w) != w}
+_UMLAUT_SPELLING_RE = re.compile(rf"\b(?:{_alternation(_UMLAUT_SPELLING)})\b", _F)
 # Ordinal words that are also common verbs: left for the own rules, never given to text2num.
 _PROTECTED = re.compile(r"\b(?:achte|achten)\b", _F)
 # Where a German ordinal is a date or an option: after these words ...
@@ -177,14 +183,19 @@ _DE_ORDINAL_WORD = re.compile(rf"\b(?:{_DE_ORDINALS_RE})\b", _F)
 _EN_SMALL_ORDINAL = re.compile(
     rf"(?:\b(?P<pre>{_MONTHS_RE})\s+(?:the\s+)?(?P<a>first|second|third)\b"
     rf"|\b(?P<b>first|second|third)(?=\s+(?:of\s+)?(?:{_MONTHS_RE})\b))", _F)
-_ALWAYS = {"eins": 1, "zwei": 2, "zwo": 2, "drei": 3, "two": 2, "three": 3}
-_ALWAYS_RE = re.compile(rf"\b(?:{_alternation(_ALWAYS)})\b", _F)
+# Small numbers text2num keeps as words; as words they are always numbers.
+_SMALL = {"de": {"eins": "1", "zwei": "2", "zwo": "2", "drei": "3"},
+          "en": {"two": "2", "three": "3"}}
+_SMALL_RE = {lang: re.compile(rf"\b(?:{_alternation(words)})\b", _F)
+             for lang, words in _SMALL.items()}
 _EIN_UHR = re.compile(r"\bein(?=\s+uhr\b)", _F)
 _ONE = re.compile(
     r"(?P<pre>\b(?:at|around|about|by|until|till|before|after|past|from|to|option|number"
     r"|choice|half|quarter)\s+)one\b"
     r"|\bone(?=\s*(?:o'?\s?clock|pm|am|p\.m\.|a\.m\.|uhr)\b)"
     r"|^(?P<lead>\s*(?:the\s+|number\s+|option\s+)?)one(?=\s*(?:please)?\s*[.!]?\s*$)", _F)
+# Three or more numbers in a row are digits read out (a phone number): "0351 12 34" -> "03511234".
+_DIGIT_RUN = re.compile(r"(?<![\d.:])\b\d{1,2}(?:\s+\d{1,2}){2,}\b(?![.:]?\d)")
 _DATE_JOIN = re.compile(r"(?<![\d.])(\d{1,2})\.\s+(\d{1,2})\.(?!\d)")
 _YEAR_JOIN = re.compile(
     rf"((?:\b\d{{1,2}}\.\d{{1,2}}\.)|\b(?:{_MONTHS_RE})\b\.?)\s+(19|20)\s+(\d{{2}})\b(?!\s*\d)",
@@ -199,16 +210,28 @@ def normalize_spoken(text: str, lang: str | None = None) -> str:
     `lang` is "de" or "en"; None converts both languages' number words.
     """
     langs = (lang,) if lang in _LANGS else _LANGS
+    if "de" in langs:
+        text = _UMLAUT_SPELLING_RE.sub(_umlaut_spelling, text)
     text = _with_text2num(text, langs)
-    text = _german_ordinals_in_context(text)
-    text = _EN_SMALL_ORDINAL.sub(_english_ordinal, text)
-    text = _EIN_UHR.sub("1", text)
-    text = _ONE.sub(lambda m: f"{m.group('pre') or m.group('lead') or ''}1", text)
-    text = _ALWAYS_RE.sub(lambda m: str(_ALWAYS[m.group(0).lower()]), text)
+    if "de" in langs:
+        text = _german_ordinals_in_context(text)
+        text = _EIN_UHR.sub("1", text)
+    if "en" in langs:
+        text = _EN_SMALL_ORDINAL.sub(_english_ordinal, text)
+        text = _ONE.sub(lambda m: f"{m.group('pre') or m.group('lead') or ''}1", text)
+    for one_lang in langs:
+        text = _SMALL_RE[one_lang].sub(lambda m, w=_SMALL[one_lang]: w[m.group(0).lower()], text)
+    text = _DIGIT_RUN.sub(lambda m: re.sub(r"\s+", "", m.group(0)), text)
     text = _DATE_JOIN.sub(_join_date, text)
     text = _YEAR_JOIN.sub(_join_year, text)
     text = _OH_CLOCK.sub(lambda m: f"{m.group(1)}:0{m.group(2)}", text)
     return _PAIR_CLOCK.sub(_join_clock, text)
+
+
+def _umlaut_spelling(m: re.Match[str]) -> str:
+    word = m.group(0)
+    spelled = _UMLAUT_SPELLING[word.lower()]
+    return spelled.capitalize() if word[0].isupper() else spelled
 
 
 def _with_text2num(text: str, langs: tuple[str, ...]) -> str:

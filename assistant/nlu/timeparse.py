@@ -22,8 +22,8 @@ Days and weeks
   "am 3." / "on the 3rd" alone is the next 3rd of a month.
 - Numeric slash dates are day/month ("12/3" = 12 March) unless `lang` is "en", then
   month/day (December 3); if only one reading is a valid date, that one. "3.12" without the
-  final dot is a date, except after "um"/"gegen"/"ab"/"bis"/... or with "Uhr", where it is
-  a time ("um 10.30").
+  final dot is a date; it is a time after "um" / "gegen" ("um 10.30"), with "Uhr", and after
+  "ab" / "bis" or right after a day when it cannot be a date ("Dienstag 10.30").
 - "in zwei Wochen" / "in 3 days" / "in einem Monat" is that single day (a weekday given with
   it picks that day in the same week: "Dienstag in zwei Wochen").
 - Anfang = 1st-7th, Mitte = 11th-20th, Ende = 22nd-last day of a month ("Anfang Dezember",
@@ -80,7 +80,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -392,7 +392,8 @@ def _add_months(day: date, months: int) -> date:
 
 
 def _mod_key(word: str | None) -> str:
-    """"nächsten" -> "next", "übernächste" -> "after_next", "diese"/"this" -> "this", else ""."""
+    """ "nächsten" -> "next", "übernächste" -> "after_next", "diese" / "this" -> "this";
+    "" for none and for "kommende" / "coming" / "following" (the next one, as if bare)."""
     if not word or "coming" in word or "following" in word:
         return ""
     if word.startswith("uebernaechst") or "after next" in word:
@@ -401,7 +402,7 @@ def _mod_key(word: str | None) -> str:
         return "next"
     if word.startswith(("dies", "this")):
         return "this"
-    return ""  # kommende / coming / following: the next one, as a bare weekday
+    return ""
 
 
 def _week_days(mod: str, today: date, offsets: tuple[int, int] = (0, 6),
@@ -548,7 +549,7 @@ class _Atom:
     kind: str  # "clock", "num", "dm", "daynum", "day", "weekday", "daypart", "span"
     parts: tuple[_Part, ...] = ()
     value: tuple[int, ...] = ()  # num: (n,); dm: (a, b); daynum: (day,)
-    priority: int = field(default=0, compare=False)
+    priority: int = 0  # the rule's place in _RULES: breaks ties between equal matches
 
 
 @dataclass

@@ -62,6 +62,7 @@ class Call:
     params: dict[str, Any]
     at: float
     status: int = 200
+    result: Any = None
 
 
 @dataclass
@@ -123,7 +124,7 @@ class FakeTelegram:
             handler = getattr(self, f"_m_{method.lower()}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
-            result = await handler(call.params)
+            result = call.result = await handler(call.params)
         except ApiError as exc:
             call.status = exc.code
             return _error(exc.code, exc.description, exc.parameters)

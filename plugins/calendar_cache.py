@@ -1,0 +1,230 @@
+"""Busy times read from external calendars, shared by the CalDAV and ICS backends.
+
+- `busy_of(calendar, ...)`: expand an iCalendar object (recurring events included, with
+  recurring-ical-events) into busy intervals. Transparent ("free") and cancelled events, and the
+  events Amtsbote wrote itself, are skipped; all-day events block whole days in the office's
+  time zone.
+- `BusyCache`: one office source's busy times over the whole booking horizon, re-read after a
+  TTL (by the context's clock). When the source cannot be read the last busy times are served,
+  and the source is not asked again for `retry` so citizens do not wait for timeouts over and
+  over. A background task (`refresh_loop`) can keep it warm so no citizen waits for a server.
+- `report_conflicts`: an event read from a calendar that overlaps a booked appointment is
+  reported once to staff (`staff_notice` kind `calendar_conflict`); nothing is moved or cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any
+
+import recurring_ical_events
+from icalendar import Calendar
+from sqlalchemy import select
+
+from assistant.http.ics_feed import is_own_uid
+from assistant.i18n import t, when
+from assistant.storage.models import Appointment
+from assistant.views import BusyInterval, CalendarUnavailable
+
+if TYPE_CHECKING:
+    from assistant.config import Office
+    from assistant.context import Context
+
+log = logging.getLogger(__name__)
+MARGIN = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Busy:
+    """A busy interval with the calendar entry it came from."""
+
+    start: datetime  # aware, UTC
+    end: datetime
+    counter: int | None  # None: blocks every counter of the office
+    summary: str
+    uid: str
+
+    def view(self) -> BusyInterval:
+        return BusyInterval(start=self.start, end=self.end, counter=self.counter,
+                            summary=self.summary)
+
+
+def _aware(value: date | datetime, tz: tzinfo) -> datetime:
+    if not isinstance(value, datetime):  # an all-day event: the whole local day
+        return datetime.combine(value, time.min, tzinfo=tz).astimezone(UTC)
+    if value.tzinfo is None:  # floating time: the office's local time
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def busy_of(cal: Calendar, start: datetime, end: datetime, tz: tzinfo,
+            counter: int | None = None) -> list[Busy]:
+    """Busy intervals of `cal` overlapping [start, end), recurring events expanded."""
+    out: list[Busy] = []
+    for ev in recurring_ical_events.of(cal, skip_bad_series=True).between(start, end):
+        uid = str(ev.get("UID", ""))
+        if is_own_uid(uid):
+            continue
+        if str(ev.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+            continue
+        if str(ev.get("STATUS", "")).upper() == "CANCELLED":
+            continue
+        if "DTSTART" not in ev:
+            continue
+        s = _aware(ev.start, tz)
+        try:
+            e = _aware(ev.end, tz)
+        except Exception:  # noqa: BLE001 - no DTEND/DURATION: RFC 5545 says "one day"/"instant"
+            e = s + (timedelta(days=1) if not isinstance(ev.start, datetime) else timedelta(0))
+        if e <= s:
+            continue
+        out.append(Busy(s, e, counter, str(ev.get("SUMMARY", "")), uid))
+    return out
+
+
+def overlapping(items: Iterable[Busy], start: datetime, end: datetime) -> list[Busy]:
+    return [b for b in items if b.start < end and start < b.end]
+
+
+Fetch = Callable[[datetime, datetime], Awaitable[list[Busy]]]
+OnFresh = Callable[[list[Busy], datetime, datetime], Awaitable[None]]
+
+
+class BusyCache:
+    """Busy times of one source over [now - 1 day, now + horizon + 1 day], kept for `ttl`."""
+
+    def __init__(self, name: str, fetch: Fetch, *, ttl: timedelta, retry: timedelta,
+                 horizon: timedelta, on_fresh: OnFresh | None = None,
+                 source: object | None = None) -> None:
+        self.name = name  # for logs; never contains credentials
+        self.source = source  # what `fetch` reads (for tests and the benchmark)
+        self._fetch = fetch
+        self.ttl = ttl
+        self.retry = retry
+        self.horizon = horizon
+        self._on_fresh = on_fresh
+        self._lock = asyncio.Lock()
+        self.items: list[Busy] = []
+        self.window: tuple[datetime, datetime] | None = None
+        self.fetched_at: datetime | None = None
+        self.failed_at: datetime | None = None
+        self.fetches = 0  # server round trips, for tests and the benchmark
+
+    def _fresh(self, now: datetime, start: datetime, end: datetime) -> bool:
+        return (self.fetched_at is not None and self.window is not None
+                and now - self.fetched_at < self.ttl
+                and self.window[0] <= start and end <= self.window[1])
+
+    async def refresh(self, now: datetime) -> bool:
+        """Read the source now (unless it failed less than `retry` ago); True on success."""
+        async with self._lock:
+            return await self._refresh(now)
+
+    async def _refresh(self, now: datetime) -> bool:
+        if self.failed_at is not None and now - self.failed_at < self.retry:
+            return False
+        frm, to = now - MARGIN, now + self.horizon + MARGIN
+        self.fetches += 1
+        try:
+            items = await self._fetch(frm, to)
+        except CalendarUnavailable as exc:
+            self.failed_at = now
+            if self.window is None:
+                log.warning("calendar %s unreadable and nothing cached: %s", self.name, exc)
+            else:
+                log.warning("calendar %s unreadable, using busy times read at %s: %s",
+                            self.name, self.fetched_at, exc)
+            return False
+        self.items, self.window, self.fetched_at, self.failed_at = items, (frm, to), now, None
+        if self._on_fresh is not None:
+            try:
+                await self._on_fresh(items, frm, to)
+            except Exception:  # noqa: BLE001 - a failed notice must not hide the busy times
+                log.exception("calendar %s: conflict check failed", self.name)
+        return True
+
+    async def get(self, now: datetime, start: datetime, end: datetime) -> list[Busy]:
+        """Busy intervals overlapping [start, end); raises CalendarUnavailable only when the
+        source has never been read."""
+        async with self._lock:
+            if not self._fresh(now, start, end):
+                await self._refresh(now)
+        if self.window is None:
+            raise CalendarUnavailable(f"calendar {self.name} not readable yet")
+        return overlapping(self.items, start, end)
+
+
+async def refresh_loop(caches: Callable[[], Iterable[BusyCache]], ctx: Context,
+                       every: Callable[[BusyCache], float]) -> None:
+    """Keep caches warm: re-read each one when its TTL is over (real time), forever."""
+    last: dict[int, float] = {}
+    loop = asyncio.get_running_loop()
+    while True:
+        for cache in list(caches()):
+            if loop.time() - last.get(id(cache), float("-inf")) >= every(cache):
+                last[id(cache)] = loop.time()
+                try:
+                    await cache.refresh(ctx.now())
+                except Exception:  # noqa: BLE001 - keep refreshing the other calendars
+                    log.exception("calendar %s: background refresh failed", cache.name)
+        await asyncio.sleep(min((every(c) for c in caches()), default=60.0) / 4 or 0.05)
+
+
+# -- conflicts with bookings -------------------------------------------------------------------
+
+STATE_PLUGIN = "calendar"
+
+
+async def report_conflicts(ctx: Context, office: Office, items: list[Busy], frm: datetime,
+                           to: datetime) -> int:
+    """Tell staff about every booked future appointment that a calendar entry now overlaps
+    (once per appointment, entry and time); return how many new conflicts were reported."""
+    now = ctx.now()
+    if not items:
+        return 0
+    async with ctx.db() as session:
+        booked = list(await session.scalars(
+            select(Appointment).where(
+                Appointment.office_id == office.id, Appointment.status == "booked",
+                Appointment.start < to, Appointment.end > max(frm, now),
+            )
+        ))
+    if not booked:
+        return 0
+    key = f"conflicts:{office.id}"
+    seen: dict[str, Any] = (await ctx.get_state(STATE_PLUGIN, key) or {}).get("seen", {})
+    seen = {k: v for k, v in seen.items() if datetime.fromisoformat(v) > now}
+    lang = ctx.config.default_language
+    tz = office.tz
+    new = 0
+    for a in booked:
+        for b in items:
+            if not (b.start < a.end and a.start < b.end):
+                continue
+            if b.counter is not None and b.counter != a.counter:
+                continue
+            mark = f"{a.reference}|{b.uid}|{b.start.isoformat()}"
+            if mark in seen:
+                continue
+            seen[mark] = a.end.isoformat()
+            service = ctx.config.service(a.service_id)
+            text = t(
+                "calendar.conflict", lang, office=office.name.get(lang),
+                reference=f"{a.reference[:3]}-{a.reference[3:]}",
+                service=service.name.get(lang) if service else a.service_id,
+                when=when(a.start.astimezone(tz), lang), counter=a.counter,
+                event=b.summary or t("calendar.conflict_untitled", lang),
+                event_when=f"{when(b.start.astimezone(tz), lang)} – "
+                           f"{b.end.astimezone(tz):%H:%M}",
+            )
+            log.warning("calendar conflict at %s: appointment %s overlaps entry %s",
+                        office.id, a.id, b.uid)
+            await ctx.call_all("staff_notice", ctx=ctx, office=office, kind="calendar_conflict",
+                               text=text)
+            new += 1
+    await ctx.set_state(STATE_PLUGIN, key, {"seen": seen})
+    return new

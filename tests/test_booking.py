@@ -1,0 +1,112 @@
+"""The booking domain without NLU: references, holds, moves, cancellations, the outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from actions import availability, book, cancel, check, reschedule
+from assistant.booking import references
+from assistant.storage.models import OutboxItem
+from assistant.testing import Harness
+from tests.conftest import BERLIN
+
+TUE_9 = datetime(2026, 11, 24, 9, 0, tzinfo=BERLIN)
+ORIGIN = book.Origin(channel="test", sender="c1", language="de")
+
+
+def test_reference_codes_are_unambiguous_and_forgiving() -> None:
+    codes = {references.new_reference() for _ in range(2000)}
+    assert len(codes) == 2000
+    for code in list(codes)[:200]:
+        assert len(code) == 6 and not set(code) & set("IO01")
+        assert references.find(f"Mein Termin {references.display(code).lower()} bitte") == code
+        assert references.normalize(code[:3] + " " + code[3:]) == code
+    assert references.find("Ich komme morgen um 10 Uhr, Tel. 0351 234567") is None
+    assert references.find("Guten Morgen") is None
+
+
+async def test_hold_blocks_others_until_it_expires(offline_harness: Harness) -> None:
+    h = offline_harness
+    end = TUE_9 + timedelta(minutes=20)
+    token = await book.hold(h.ctx, "coswig", TUE_9, end)
+    assert token
+    assert await book.hold(h.ctx, "coswig", TUE_9, end) is None  # one counter in Coswig
+    slots = await availability.free_slots(h.ctx, "personalausweis", "coswig", TUE_9, TUE_9)
+    assert slots == []
+    h.clock.advance(minutes=h.ctx.config.booking.hold_minutes + 1)
+    other = await book.hold(h.ctx, "coswig", TUE_9, end)
+    assert other, "an expired hold frees the slot by itself"
+    # The first citizen confirms too late: the slot is gone, nothing is double-booked.
+    late = await book.confirm(h.ctx, token, service_id="personalausweis", office_id="coswig",
+                              start=TUE_9, end=end, citizen=book.Citizen("Zu Spät"),
+                              origin=ORIGIN)
+    assert late is None
+
+
+async def test_move_and_cancel_free_the_old_cells(offline_harness: Harness) -> None:
+    h = offline_harness
+    a = await book.book_now(h.ctx, service_id="personalausweis", office_id="coswig", start=TUE_9,
+                            citizen=book.Citizen("Paul Becker", email="p@example.org"),
+                            origin=ORIGIN)
+    assert a is not None
+    new_start = TUE_9 + timedelta(hours=1)
+    token = await book.hold(h.ctx, "coswig", new_start, new_start + timedelta(minutes=20))
+    moved = await reschedule.move(h.ctx, a.id, token, new_start,
+                                  new_start + timedelta(minutes=20), ORIGIN)
+    assert moved and moved.start == new_start and moved.reference == a.reference
+    assert await availability.free_slots(h.ctx, "personalausweis", "coswig", TUE_9, TUE_9)
+    assert not await availability.free_slots(h.ctx, "personalausweis", "coswig", new_start,
+                                             new_start)
+    done = await cancel.cancel(h.ctx, a.id, ORIGIN)
+    assert done and done.status == "cancelled"
+    assert await availability.free_slots(h.ctx, "personalausweis", "coswig", new_start,
+                                         new_start)
+    assert await cancel.cancel(h.ctx, a.id, ORIGIN) is None
+    async with h.ctx.db() as session:
+        kinds = [(i.kind, i.payload.get("op") or i.payload.get("event"))
+                 for i in await session.scalars(select(OutboxItem).order_by(OutboxItem.id))]
+    assert ("calendar", "create") in kinds and ("calendar", "update") in kinds
+    assert ("calendar", "delete") in kinds and ("notify", "cancelled") in kinds
+
+
+async def test_lookup_needs_a_matching_proof(offline_harness: Harness) -> None:
+    h = offline_harness
+    a = await book.book_now(h.ctx, service_id="reisepass", office_id="riesa", start=TUE_9,
+                            citizen=book.Citizen("Jörg Müller", phone="+4915112345678"),
+                            origin=ORIGIN)
+    assert a is not None
+    for proof in ("Müller", "mueller", "Jörg Müller", "0151 12345678", "+49 151 12345678"):
+        found = await check.lookup(h.ctx, a.reference, proof, ORIGIN)
+        assert found.appointment and found.appointment.id == a.id, proof
+    stranger = book.Origin(channel="test", sender="mallory", language="de")
+    assert (await check.lookup(h.ctx, a.reference, "Schulze", stranger)).appointment is None
+    sms = book.Origin(channel="sms", sender="+4915112345678", language="de")
+    found = await check.lookup(h.ctx, a.reference, None, sms, verified_contact="+4915112345678")
+    assert found.appointment is not None
+
+
+async def test_outbox_retries_until_the_calendar_answers(offline_harness: Harness) -> None:
+    h = offline_harness
+    calls: list[str] = []
+
+    async def flaky(ctx, payload):  # type: ignore[no-untyped-def]
+        calls.append(payload["op"])
+        if len(calls) == 1:
+            raise ConnectionError("calendar server down")
+
+    assert h.ctx.outbox is not None
+    h.ctx.outbox.register("calendar", flaky)
+    await book.book_now(h.ctx, service_id="reisepass", office_id="riesa", start=TUE_9,
+                        citizen=book.Citizen("Ina Kurz"), origin=ORIGIN)
+    await h.run_outbox_now()
+    assert calls == ["create"]
+    await h.run_outbox_now()
+    assert calls == ["create"], "backoff: not retried at once"
+    h.clock.advance(minutes=1)
+    await h.run_outbox_now()
+    assert calls == ["create", "create"]
+    h.clock.advance(hours=1)
+    await h.run_outbox_now()
+    assert calls == ["create", "create"], "done items never run again"
