@@ -56,7 +56,8 @@ async def offer(
     if near is not None:  # exact time: look at that whole day
         frm = near.replace(hour=0, minute=0, second=0)
         to = near.replace(hour=23, minute=59, second=59)
-    found = [s for s in await free_slots(ctx, service_id, office_id, frm, to) if s.key() not in exclude]
+    found = [s for s in await free_slots(ctx, service_id, office_id, frm, to)
+             if s.key() not in exclude]
     if found:
         return Offer(spread(found, count, near), exact=True)
     # Nothing in the window: nearest free times after it (and before it, if still in the future).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -10,7 +11,7 @@ from assistant.config import Config
 from assistant.context import Context, utcnow
 from assistant.dialogue.engine import Dialogue
 from assistant.nlu.client import RasaClient
-from assistant.nlu.entities import EntityResolver
+from assistant.nlu.language import detect_language
 from assistant.nlu.parse import NLU
 from assistant.outbox import Outbox
 from assistant.outbox_handlers import register_core_handlers
@@ -45,6 +46,8 @@ async def build_context(
 
 
 async def start(ctx: Context, run_outbox: bool = True) -> None:
+    # Load the language models now, not on the first citizen's message (about a second).
+    await asyncio.to_thread(detect_language, "Guten Tag, ich brauche einen Termin")
     await ctx.call_all("startup", ctx=ctx)
     if run_outbox and ctx.outbox:
         ctx.outbox.start()

@@ -2,8 +2,8 @@
 
 Catalogs are gettext `.po` files in `assistant/locales/<lang>.po` with symbolic msgids
 (`book.ask_service`), read with Babel; a plugin's own texts live beside them in
-`<lang>.<plugin>.po` (e.g. `de.voice.po`) and are merged in. Texts use `{name}` placeholders. Dates and times are
-formatted with Babel for the conversation language.
+`<lang>.<plugin>.po` (e.g. `de.voice.po`) and are merged in. Texts use `{name}`
+placeholders. Dates and times are formatted with Babel for the conversation language.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ retries with exponential backoff.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -103,7 +104,7 @@ class Outbox:
                 if handler is None:
                     raise LookupError(f"no outbox handler for {item.kind!r}")
                 await handler(self.ctx, dict(item.payload))
-            except Exception as exc:  # noqa: BLE001 - any failure is retried later
+            except Exception as exc:
                 delay = min(timedelta(seconds=5 * 2 ** min(item.attempts, 12)), MAX_BACKOFF)
                 log.warning("outbox %s #%s failed (attempt %s): %s", item.kind, item.id,
                             item.attempts, exc)
@@ -122,12 +123,10 @@ class Outbox:
         while True:
             try:
                 await self.run_due()
-            except Exception:  # noqa: BLE001 - keep the worker alive, log and poll again
+            except Exception:
                 log.exception("outbox worker error")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
-            except TimeoutError:
-                pass
             self._wake.clear()
 
     def start(self, interval: float = 2.0) -> None:
@@ -137,8 +136,6 @@ class Outbox:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None

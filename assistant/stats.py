@@ -88,7 +88,8 @@ async def summary(session: AsyncSession, frm: datetime, to: datetime) -> dict[st
             "by_channel": e["by_channel"],
             "citizen_minutes_avg": round(sum(s * c for s, c, _ in e["_secs"]) / n_secs / 60, 2)
             if n_secs else None,
-            "turns_avg": round(sum(t * c for _, c, t in e["_secs"]) / n_secs, 1) if n_secs else None,
+            "turns_avg": round(sum(t * c for _, c, t in e["_secs"]) / n_secs, 1)
+            if n_secs else None,
             "clerk_minutes_avg": round(sum(s * c for s, c in e["_staff"]) / n_staff / 60, 2)
             if n_staff else None,
         }

@@ -18,7 +18,6 @@ import os
 import random
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,11 +41,11 @@ CODE = re.compile(r"\b[A-HJ-NP-Z2-9]{3}-[A-HJ-NP-Z2-9]{3}\b")
 
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
 
 
-async def wait_http(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_http(url: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
             try:
@@ -171,9 +170,9 @@ async def main() -> None:
     db_url = args.database_url or f"sqlite+aiosqlite:///{tmp.name}/bench.sqlite3"
     env = {**os.environ, "DATABASE_URL": db_url, "RASA_URL": rasa,
            "AMTSBOTE_PORT": str(args.port), "AMTSBOTE_HOST": "127.0.0.1"}
-    server = subprocess.Popen([sys.executable, "-m", "assistant.cli", "-c",
-                               str(ROOT / "config.yml"), "serve"], env=env, cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "assistant.cli", "-c", str(ROOT / "config.yml"), "serve",
+        env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     try:
         await wait_http(rasa)
         await wait_http(f"http://127.0.0.1:{args.port}/healthz")
@@ -197,7 +196,7 @@ async def main() -> None:
         print(f"ratio end-to-end / bare    {e2e / bare:.2f}")
     finally:
         server.terminate()
-        server.wait(10)
+        await server.wait()
         if rasa_proc is not None:
             rasa_proc.stop()
         tmp.cleanup()

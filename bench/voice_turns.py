@@ -52,7 +52,7 @@ CALLERS: list[tuple[str, list[tuple[str, str]]]] = [
 ANSWERS = [
     (("Wofür brauchen Sie", "What do you need"), ("say", "Personalausweis")),
     (("In welchem Bürgerbüro", "Which citizens' office"), ("say", "Meißen")),
-    (("Wann passt es", "When would suit"), ("key", "Nächste Woche|Next week")),
+    (("Wann passt es", "When would suit"), ("key", "nächste Woche|next week")),
     (("Termine frei", "times are free"), ("press", "1")),
     (("Auf welchen Namen", "Under which name"), ("say", "Anna Schmidt")),
     (("Ich fasse zusammen", "To sum up"), ("press", "1")),
@@ -89,7 +89,7 @@ class SimulatedCall:
             return await self.post(SpeechResult=value, Confidence="0.9")
         if kind == "press":
             return await self.post(Digits=value)
-        m = re.search(rf"(?:Für|For) (?:{value})[^.]*?(\d)\.", text)
+        m = re.search(rf"(?:Für|For) (?:{value})[^.]*?(\d)\.", text, re.I)
         if not m:
             raise RuntimeError(f"no key for {value!r} in {text!r}")
         return await self.post(Digits=m.group(1))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import html
 import logging
 import os
@@ -191,6 +192,11 @@ def _strip_reply_fallback(event: RoomMessageText | RoomMessageEmote) -> str:
 def _is_edit(event: RoomMessage | MegolmEvent) -> bool:
     relates = event.source.get("content", {}).get("m.relates_to") or {}
     return isinstance(relates, dict) and relates.get("rel_type") == "m.replace"
+
+
+def _options_key(room_id: str) -> str:
+    key = f"options:{room_id}"
+    return key if len(key) <= 255 else f"options:{hashlib.sha256(room_id.encode()).hexdigest()}"
 
 
 def _server(user_id: str) -> str:
@@ -426,8 +432,10 @@ class MatrixBot:
                     and event.membership == "join" and event.prev_membership != "join"):
                 joined = i
         if joined is not None:  # history from before the bot joined is not for it
+            join_id = events[joined].event_id
             events = events[joined + 1:]
-            await self._guard(self._welcome(room))
+            if await self.ctx.first_delivery(NAME, join_id):
+                await self._guard(self._welcome(room))
         for event in events:
             if event.event_id in seen:
                 continue
@@ -485,7 +493,8 @@ class MatrixBot:
         if room.encrypted and not self.e2e:
             await self._say(room.room_id, "matrix.encryption_off", lang)
         elif not self._conversable(room):
-            await self._say(room.room_id, "matrix.direct_only", lang)
+            if self.direct_only_told.allow(room.room_id):
+                await self._say(room.room_id, "matrix.direct_only", lang)
         else:
             await self._converse(room.room_id, "/start", sender=None, event_id=None)
 
@@ -524,12 +533,12 @@ class MatrixBot:
         await client.room_leave(room_id)
         await client.room_forget(room_id)
         self.options.pop(room_id, None)
-        await self.ctx.set_state(NAME, f"options:{room_id}", {})
+        await self.ctx.set_state(NAME, _options_key(room_id), {})
 
     # -- conversation -------------------------------------------------------------------------
     async def _options(self, room_id: str) -> Options:
         if room_id not in self.options:
-            saved = await self.ctx.get_state(NAME, f"options:{room_id}") or {}
+            saved = await self.ctx.get_state(NAME, _options_key(room_id)) or {}
             self.options[room_id] = Options(
                 payloads=list(saved.get("payloads", [])), titles=list(saved.get("titles", [])),
                 lang=saved.get("lang", self.ctx.config.default_language),
@@ -541,15 +550,21 @@ class MatrixBot:
         assert self.client is not None and self.ctx.dialogue is not None
         client = self.client
         options = await self._options(room_id)
-        if event_id:
-            await _quietly(client.room_read_markers(room_id, event_id, event_id))
-        await _quietly(client.room_typing(room_id, True, timeout=30_000))
+
+        async def acknowledge() -> None:  # read receipt and "typing …" while the answer is made
+            if event_id:
+                await _quietly(client.room_read_markers(room_id, event_id, event_id))
+            await _quietly(client.room_typing(room_id, True, timeout=30_000))
+
+        ack = asyncio.create_task(acknowledge())
         try:
             replies = await self.ctx.dialogue.handle(Incoming(
                 channel=NAME, sender=room_id, text=options.resolve(text),
                 metadata={"matrix_user": sender, "event_id": event_id} if sender else {}))
+            await ack
             await self.send_replies(room_id, replies)
         finally:
+            ack.cancel()
             await _quietly(client.room_typing(room_id, False))
 
     async def send_replies(self, room_id: str, replies: list[Reply]) -> bool:
@@ -568,7 +583,7 @@ class MatrixBot:
             new.titles += [b.title for b in buttons]
             ok = await self._send(room_id, content) and ok
         self.options[room_id] = new
-        await self.ctx.set_state(NAME, f"options:{room_id}", new.as_state())
+        await self.ctx.set_state(NAME, _options_key(room_id), new.as_state())
         return ok
 
     async def _say(self, room_id: str, key: str, lang: str) -> None:

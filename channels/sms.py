@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -55,6 +56,11 @@ KEYWORDS = {
     "start": {"start", "unstop"},
     "help": {"hilfe", "help", "info"},
 }
+# The main menu: the first options to leave out when a reply is too long (it can always be
+# reached by writing what one wants).
+MENU_PAYLOADS = {"/book_appointment", "/reschedule_appointment", "/cancel_appointment",
+                 "/check_appointment", "/ask_service_info", "/ask_opening_hours",
+                 "/request_video_call"}
 KEYWORD_LANG = {"stopp": "de", "abmelden": "de", "abbestellen": "de", "hilfe": "de",
                 "unsubscribe": "en", "stopall": "en", "help": "en", "unstop": "en"}
 
@@ -124,10 +130,14 @@ def render(replies: list[Reply], max_segments: int = 3) -> tuple[list[str], list
     buttons = offered_buttons(replies)
     variants = [_variants(r) for r in replies]
     texts = [v[0] for v in variants]
+    # Never just one or two of many choices; the main menu may be left out altogether.
+    counts = list(range(len(buttons), min(3, len(buttons)) - 1, -1))
+    if buttons and all(b.payload in MENU_PAYLOADS for b in buttons):
+        counts.append(0)
     for level in range(2):
         if level:  # second try: the shortest form of every reply
             texts = [v[-1] for v in variants]
-        for count in range(len(buttons), min(3, len(buttons)) - 1, -1):
+        for count in counts:
             listed = buttons[:count]
             body = _join(texts, _options_block(listed, lang) if listed else "")
             if segments(body) <= max_segments:
@@ -219,23 +229,33 @@ async def handle(ctx: Context, s: SmsSettings, form: Any) -> str:
         if kind == "start":
             await set_opt_out(ctx, number, False)
             return twiml([gsm_safe(t("sms.start.done", lang))])
-        if not await opted_out(ctx, number):
-            return twiml([gsm_safe(t("sms.keyword_help", lang, phone=_help_phone(ctx, s)))])
+        return twiml([gsm_safe(t("sms.keyword_help", lang, phone=_help_phone(ctx, s)))])
     if await opted_out(ctx, number):
         return twiml([])  # after STOP: silence until START, as carriers require
-    if not body.strip() and int(form.get("NumMedia") or 0) > 0:
+    if not body.strip() and str(form.get("NumMedia") or "0") != "0":
         lang = state.get("lang") or ctx.config.default_language
         return twiml([gsm_safe(t("sms.media_only", lang))])
-    text = chosen_option(body, state.get("options", [])) or body
+    text = chosen_option(body, _current_options(ctx, state)) or body
     replies = await converse(ctx, Incoming(
         channel=NAME, sender=number, text=text, verified_contact=number,
         metadata={"message_sid": form.get("MessageSid")}))
     messages, listed = render(replies, s.max_segments)
-    await ctx.set_state(NAME, key, {
-        "options": [b.payload for b in listed],
-        "lang": replies[-1].language if replies else state.get("lang"),
-    })
+    await _remember(ctx, number, listed, replies[-1].language if replies else state.get("lang"))
     return twiml(messages)
+
+
+async def _remember(ctx: Context, number: str, listed: list[Button], lang: str | None) -> None:
+    await ctx.set_state(NAME, f"options:{number_key(number)}", {
+        "options": [b.payload for b in listed], "lang": lang, "at": ctx.now().isoformat()})
+
+
+def _current_options(ctx: Context, state: dict[str, Any]) -> list[str]:
+    """The numbered options of the last reply, unless the conversation has expired since."""
+    at = state.get("at")
+    idle = timedelta(hours=ctx.config.retention.conversation_idle_hours)
+    if not at or ctx.now() - datetime.fromisoformat(at) > idle:
+        return []
+    return list(state.get("options", []))
 
 
 @hookimpl
@@ -247,8 +267,8 @@ def register_routes(app: web.Application, ctx: Context) -> None:
         if form is None:
             return json_error(403, "missing or invalid X-Twilio-Signature")
         sid = form.get("MessageSid") or form.get("SmsSid")
-        if not sid:
-            return json_error(400, "MessageSid missing")
+        if not sid or len(str(sid)) > 64:
+            return json_error(400, "MessageSid missing or invalid")
         if not await ctx.first_delivery(NAME, str(sid)):
             stored = await ctx.delivery_response(NAME, str(sid))
             return _xml(stored["twiml"] if stored else twiml([]))
@@ -281,6 +301,5 @@ async def send(ctx: Context, number: str, replies: list[Reply]) -> bool:
             log.warning("no SMS gateway plugin is enabled (plugins: twilio): SMS not sent")
             return False
     if listed:
-        await ctx.set_state(NAME, f"options:{number_key(number)}", {
-            "options": [b.payload for b in listed], "lang": replies[-1].language})
+        await _remember(ctx, number, listed, replies[-1].language)
     return True

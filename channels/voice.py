@@ -72,6 +72,10 @@ GERMAN_WORDS = {"deutsch", "german", "auf deutsch", "in german"}
 YES_WORDS = {"ja", "jawohl", "genau", "richtig", "stimmt", "korrekt", "ja genau", "ja bitte",
              "yes", "yeah", "yep", "correct", "right", "yes please"}
 NO_WORDS = {"nein", "falsch", "nee", "ne", "nicht richtig", "no", "nope", "wrong"}
+# Core button titles with a spoken form `voice.option.<key>` ("Für nächste Woche …").
+TITLED_OPTIONS = ("time.asap", "time.this_week", "time.next_week", "button.skip",
+                  "button.other_time", "button.continue", "menu.info", "menu.hours",
+                  "menu.video", "menu.human", "menu.other")
 FILLER_WORDS = {"wie", "as", "in", "for", "bindestrich", "strich", "minus", "dash", "hyphen"}
 
 
@@ -239,6 +243,9 @@ def _option_label(button: Button, reply: Reply, lang: str, config: Config | None
                         ("/cancel_appointment", "cancel"), ("/check_appointment", "check")):
         if payload == intent:
             return t(f"voice.option.{key}", lang)
+    for key in TITLED_OPTIONS:
+        if button.title == t(key, lang) and has(f"voice.option.{key}", lang):
+            return t(f"voice.option.{key}", lang)
     m = re.match(r"^/choose(\{.*\})$", payload)
     slots = reply.params.get("slots") or []
     if m and slots:
@@ -270,7 +277,8 @@ def _clean(text: str, lang: str) -> str:
     """A chat text made speakable: no bullets, links, quotes or line breaks."""
     text = re.sub(r"https?://\S+", "", text)
     text = text.replace("•", "").replace("„", "").replace("“", "").replace('"', "")
-    text = text.replace("–", f" {t('voice.range', lang)} ").replace("…", ".")
+    text = re.sub(r"(\d)\s*[–-]\s*(\d)", rf"\1 {t('voice.range', lang)} \2", text)
+    text = re.sub(r"\s*[–—]\s*", ", ", text).replace("…", ".")
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     out = " ".join(line if line[-1] in ".?!:," else f"{line}." for line in lines)
     return speak_times(re.sub(r"\s{2,}", " ", out), lang)
@@ -307,7 +315,7 @@ def render(replies: list[Reply], mobile: bool, lang: str, config: Config | None 
         label = _option_label(button, owner, turn.lang, config)
         turn.options.append(Option(button.payload, label))
         key = "voice.option.first" if i == 1 else "voice.option.next"
-        turn.add(t(key, turn.lang, label=label, key=i))
+        turn.add(t(key, turn.lang, label=label, digit=i))
     if any(b.payload.startswith("/choose") for b in buttons):
         turn.add(t("voice.options.other_time", turn.lang))
     elif len(buttons) > MAX_OPTIONS:
@@ -324,7 +332,7 @@ class Line:
     def __init__(self, config: Config, s: VoiceSettings) -> None:
         self.config = config
         self.s = s
-        self.hints = ", ".join(_hints(config))
+        self.hints = {lang: ", ".join(_hints(config, lang)) for lang in LANG_CODE}
 
     def url(self, turn_no: int, event: str | None = None) -> str:
         query = f"?t={turn_no}" + (f"&ev={event}" if event else "")
@@ -335,44 +343,53 @@ class Line:
         parent.say(text, language=LANG_CODE.get(lang, "de-DE"), **({"voice": voice} if voice
                                                                    else {}))
 
+    def _says(self, parent: Any, turn: Turn) -> None:
+        """One `<Say>` per run of sentences in the same language."""
+        runs: list[tuple[str, str]] = []
+        for text, lang in turn.say:
+            if runs and runs[-1][1] == lang:
+                runs[-1] = (f"{runs[-1][0]} {text}", lang)
+            else:
+                runs.append((text, lang))
+        for text, lang in runs:
+            self._say(parent, text, lang)
+
     def twiml(self, turn: Turn, next_no: int) -> str:
         response = VoiceResponse()
         if turn.hangup:
-            for text, lang in turn.say:
-                self._say(response, text, lang)
+            self._says(response, turn)
             response.hangup()
             return str(response)
         if turn.dial is not None:
-            for text, lang in turn.say:
-                self._say(response, text, lang)
+            self._says(response, turn)
             number, _ = turn.dial
             response.dial(number, action=self.url(next_no, "dial"), method="POST",
                           timeout=self.s.dial_timeout_seconds)
             return str(response)
         action = self.url(next_no)
         gather = response.gather(
-            input="speech dtmf", language=LANG_CODE.get(turn.lang, "de-DE"), hints=self.hints,
+            input="speech dtmf", language=LANG_CODE.get(turn.lang, "de-DE"),
+            hints=self.hints.get(turn.lang, self.hints["de"]),
             speech_timeout=self.s.speech_timeout, timeout=self.s.timeout_seconds, num_digits=1,
             action=action, method="POST", action_on_empty_result=True,
             **({"speech_model": self.s.speech_model} if self.s.speech_model else {}))
-        for text, lang in turn.say:
-            self._say(gather, text, lang)
+        self._says(gather, turn)
         response.redirect(action, method="POST")  # no input and no webhook: ask again
         return str(response)
 
 
-def _hints(config: Config) -> list[str]:
-    """Service and office names and aliases (both languages), for speech recognition."""
+def _hints(config: Config, lang: str) -> list[str]:
+    """Service and office names and aliases, and the words of the line, for Twilio's speech
+    recognition (at most 500 phrases of at most 100 characters)."""
     seen: dict[str, None] = {}
     for item in [*config.services, *config.offices]:
-        for phrase in (item.name.de, item.name.en, *item.aliases):
+        for phrase in (item.name.get(lang), *item.aliases):
             phrase = phrase.strip()[:100]
             if phrase and "," not in phrase:
                 seen.setdefault(phrase, None)
-    for phrase in ("Termin buchen", "verschieben", "absagen", "Mitarbeiter", "wiederholen",
-                   "überspringen", *_alphabet("de").values()):
-        seen.setdefault(phrase, None)
-    return list(seen)[:450]
+    for phrase in (*t("voice.hints", lang).split(";"), *_alphabet(lang).values()):
+        seen.setdefault(phrase.strip(), None)
+    return list(seen)[:500]
 
 
 def _open_now(office: Office, now: datetime) -> bool:
@@ -424,10 +441,15 @@ class Call:
         return turn
 
     async def _send_link(self, url: str) -> bool:
+        """Text a link (video call) to a mobile caller; False if that is not possible."""
         if not self.mobile or self.number is None or await opted_out(self.ctx, self.number):
             return False
-        return await self.ctx.call_first("send_sms", ctx=self.ctx, to=self.number,
-                                         body=url) is not None
+        try:
+            sent = await self.ctx.call_first("send_sms", ctx=self.ctx, to=self.number, body=url)
+        except Exception:
+            log.exception("could not text the link to the caller")
+            return False
+        return sent is not None
 
     def remember(self, turn: Turn) -> None:
         self.st["options"] = [o.payload for o in turn.options]
@@ -437,10 +459,12 @@ class Call:
         turn = Turn(lang=self.lang, fresh=False)
         if before:
             turn.add(before)
+        prompt = self.st.get("prompt") or []
         if self.st.get("reference"):
-            turn.add(t("voice.reference", self.lang, spelled=spell(
-                _display(self.st["reference"]), self.lang)))
-        for text, lang in self.st.get("prompt") or []:
+            spelled = spell(_display(self.st["reference"]), self.lang)
+            if not any(spelled in text for text, _ in prompt):
+                turn.add(t("voice.reference", self.lang, spelled=spelled))
+        for text, lang in prompt:
             turn.add(text, lang)
         turn.options = [Option(p, "") for p in self.st.get("options", [])]
         return turn
@@ -502,8 +526,9 @@ class Call:
             return await self.welcome()
         digits = str(form.get("Digits") or "").strip()
         speech = str(form.get("SpeechResult") or "").strip()
-        mode = self.st.pop("mode", None)
-        self.st.pop("pending", None) if mode != "confirm" else None
+        mode = self.st.pop("mode", None)  # a pending yes/no or call-back question
+        if mode != "confirm":
+            self.st.pop("pending", None)
         if not digits and not speech:
             return self.silence()
         self.st["silence"] = 0
@@ -547,6 +572,7 @@ class Call:
     def prepare(self, speech: str) -> str:
         """Speech as the dialogue should see it: a spoken option number becomes that option's
         payload, a spelled reference code becomes the code."""
+        speech = speech.strip().rstrip(".!")  # transcripts end sentences with a full stop
         spoken = normalize_spoken(speech, self.lang)
         payload = chosen_option(spoken.strip(" ."), self.st.get("options", []))
         return payload or collapse_spelled(speech)
@@ -592,6 +618,11 @@ def _xml(text: str) -> web.Response:
 @hookimpl
 def register_routes(app: web.Application, ctx: Context) -> None:
     s = _settings(ctx)
+    if s.transfer_office and ctx.config.office(s.transfer_office) is None:
+        from assistant.config import ConfigError
+
+        raise ConfigError(f"{ctx.config.path}: channels.voice.transfer_office: unknown office "
+                          f"{s.transfer_office!r}")
     line = Line(ctx.config, s)
 
     async def webhook(request: web.Request) -> web.Response:

@@ -1,11 +1,11 @@
 """Personal appointment page `termin`: `/termin/{token}` shows one appointment and lets the
 citizen cancel it or pick another free slot, without chatting again.
 
-The link token is a JWT (HS256) naming the appointment's id and reference, expiring at the
-appointment's end. Its secret comes from the environment variable `secret_env`
-(AMTSBOTE_LINK_SECRET) or, when that is unset, is generated once and kept in the database, so
-links survive restarts and work across workers. A GET never changes anything (mail scanners
-follow links); a change is a POST form carrying a CSRF token derived from the link token.
+The link token is a JWT (HS256) naming the appointment's id and (as a keyed hash) its
+reference, expiring at the appointment's end. Its secret comes from the environment variable
+`secret_env` (AMTSBOTE_LINK_SECRET) or, when that is unset, is generated once and kept in the
+database, so links survive restarts and work across workers. A GET never changes anything
+(mail scanners follow links); a change is a POST form with a CSRF token derived from the link.
 Plain HTML and CSS, no JavaScript; German and English texts from `{de,en}.termin.po`.
 """
 
@@ -99,9 +99,14 @@ async def link_secret(ctx: Context) -> bytes:
     return str(stored["secret"]).encode()
 
 
+def reference_claim(secret: bytes, reference: str) -> str:
+    """Binds a token to the appointment's reference without showing it (a JWT is readable)."""
+    return hmac.new(secret, f"ref|{reference}".encode(), hashlib.sha256).hexdigest()[:24]
+
+
 def make_token(secret: bytes, appointment: AppointmentView) -> str:
-    claims = {"sub": str(appointment.id), "ref": appointment.reference, "aud": AUDIENCE,
-              "exp": int(appointment.end.timestamp())}
+    claims = {"sub": str(appointment.id), "ref": reference_claim(secret, appointment.reference),
+              "aud": AUDIENCE, "exp": int(appointment.end.timestamp())}
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
@@ -134,8 +139,9 @@ async def resolve(ctx: Context, token: str) -> Appointment:
     expired one or an appointment whose personal data has been deleted."""
     if len(token) > MAX_TOKEN:
         raise PageError(404)
+    secret = await link_secret(ctx)
     try:
-        claims = jwt.decode(token, await link_secret(ctx), algorithms=["HS256"],
+        claims = jwt.decode(token, secret, algorithms=["HS256"],
                             audience=AUDIENCE,
                             options={"verify_exp": False, "require": ["exp", "sub", "ref"]})
         appointment_id = int(claims["sub"])
@@ -146,7 +152,8 @@ async def resolve(ctx: Context, token: str) -> Appointment:
         raise PageError(410)
     async with ctx.db() as session:
         a = await session.get(Appointment, appointment_id)
-    if a is None or not hmac.compare_digest(a.reference, str(claims["ref"])):
+    if a is None or not hmac.compare_digest(reference_claim(secret, a.reference).encode(),
+                                            str(claims["ref"]).encode()):
         raise PageError(404)
     if a.anonymized_at is not None:
         raise PageError(410)
@@ -348,7 +355,8 @@ def register_routes(app: web.Application, ctx: Context) -> None:
         return token, await resolve(ctx, token), await link_secret(ctx)
 
     def failed(request: web.Request, exc: PageError, lang: str | None = None) -> web.Response:
-        return Page(ctx, lang or _lang(request, None), request.path).error(exc.status)
+        path = _prefix(ctx) + request.path
+        return Page(ctx, lang or _lang(request, None), path).error(exc.status)
 
     async def show(request: web.Request) -> web.Response:
         try:

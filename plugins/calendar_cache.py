@@ -78,7 +78,7 @@ def busy_of(cal: Calendar, start: datetime, end: datetime, tz: tzinfo,
         s = _aware(ev.start, tz)
         try:
             e = _aware(ev.end, tz)
-        except Exception:  # noqa: BLE001 - no DTEND/DURATION: RFC 5545 says "one day"/"instant"
+        except Exception:  # no DTEND/DURATION: RFC 5545 says "one day"/"instant"
             e = s + (timedelta(days=1) if not isinstance(ev.start, datetime) else timedelta(0))
         if e <= s:
             continue
@@ -143,7 +143,7 @@ class BusyCache:
         if self._on_fresh is not None:
             try:
                 await self._on_fresh(items, frm, to)
-            except Exception:  # noqa: BLE001 - a failed notice must not hide the busy times
+            except Exception:  # a failed notice must not hide the busy times
                 log.exception("calendar %s: conflict check failed", self.name)
         return True
 
@@ -169,7 +169,7 @@ async def refresh_loop(caches: Callable[[], Iterable[BusyCache]], ctx: Context,
                 last[id(cache)] = loop.time()
                 try:
                     await cache.refresh(ctx.now())
-                except Exception:  # noqa: BLE001 - keep refreshing the other calendars
+                except Exception:  # keep refreshing the other calendars
                     log.exception("calendar %s: background refresh failed", cache.name)
         await asyncio.sleep(min((every(c) for c in caches()), default=60.0) / 4 or 0.05)
 

@@ -199,7 +199,7 @@ class Connection:
             return await self.run(self.read, frm, to)
         except ConfigError:
             raise
-        except Exception as exc:  # noqa: BLE001 - network, HTTP, XML, iCalendar: all "unreadable"
+        except Exception as exc:  # network, HTTP, XML, iCalendar: all "unreadable"
             raise CalendarUnavailable(f"{self.host}: {_describe(exc)}") from None
 
     # writing
@@ -391,7 +391,7 @@ async def _write(ctx: Context, office: Office, a: AppointmentView, op: str) -> N
                        .decode())
     except (CalendarWriteError, ConfigError):
         raise
-    except Exception as exc:  # noqa: BLE001 - retried by the outbox; say what, not where
+    except Exception as exc:  # retried by the outbox; say what, not where
         raise CalendarWriteError(f"{conn.host}: {_describe(exc)}") from None
 
 

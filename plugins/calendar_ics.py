@@ -169,21 +169,21 @@ class FeedSource:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise CalendarUnavailable(f"{redact(self.cfg.url)}: {type(exc).__name__}") from None
         except ValueError as exc:  # not iCalendar
-            raise CalendarUnavailable(f"{redact(self.cfg.url)}: not an iCalendar feed ({exc})"[:300]) \
-                from None
+            text = f"{redact(self.cfg.url)}: not an iCalendar feed ({exc})"
+            raise CalendarUnavailable(text[:300]) from None
         assert self.calendar is not None
         return await asyncio.to_thread(busy_of, self.calendar, frm, to, self.office.tz,
                                        self.cfg.counter)
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
+        too_big = f"{redact(self.cfg.url)}: feed larger than {self.max_bytes} bytes"
         if (resp.content_length or 0) > self.max_bytes:
-            raise CalendarUnavailable(f"{redact(self.cfg.url)}: feed larger than {self.max_bytes} bytes")
+            raise CalendarUnavailable(too_big)
         body = bytearray()
         async for chunk in resp.content.iter_chunked(64 * 1024):
             body += chunk
             if len(body) > self.max_bytes:
-                raise CalendarUnavailable(
-                    f"{redact(self.cfg.url)}: feed larger than {self.max_bytes} bytes")
+                raise CalendarUnavailable(too_big)
         return bytes(body)
 
 

@@ -80,6 +80,13 @@ class EmailSettings(BaseModel):
                 raise ValueError(f"not one e-mail address: {value!r}")
         return value
 
+    @field_validator("ca_file")
+    @classmethod
+    def _readable(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError(f"CA file {value} not found")
+        return value
+
     @model_validator(mode="after")
     def _one_tls_mode(self) -> EmailSettings:
         if self.starttls and self.tls:
@@ -89,6 +96,10 @@ class EmailSettings(BaseModel):
     @property
     def domain(self) -> str:
         return getaddresses([self.from_address])[0][1].rsplit("@", 1)[1].lower()
+
+
+class MailDeferred(Exception):
+    """The server wants the mail later; the outbox retries."""
 
 
 @hookimpl
@@ -117,8 +128,10 @@ async def send(ctx: Context, s: EmailSettings, event: str, a: AppointmentView) -
     link = await personal_link(ctx, a) if event != "cancelled" else None
     try:
         msg = build_message(ctx, s, event, a, link)
-    except (ValueError, HeaderParseError) as exc:  # an address the mail headers cannot hold
-        log.warning("email: appointment %s: unusable address (%s), mail dropped", a.id,
+    except (ValueError, HeaderParseError, LookupError) as exc:
+        # An address the headers cannot hold, or an office/service gone from the catalogue:
+        # retrying would not help.
+        log.warning("email: appointment %s: cannot build the mail (%s), dropped", a.id,
                     type(exc).__name__)
         return
     user, password = _login(s)
@@ -134,7 +147,8 @@ async def send(ctx: Context, s: EmailSettings, event: str, a: AppointmentView) -
             log.warning("email: appointment %s: recipient refused for good (%s), mail dropped",
                         a.id, ",".join(map(str, codes)))
             return
-        raise
+        # Deferred (4xx): retry later; the server's text may name the address, so drop it.
+        raise MailDeferred(f"recipient deferred ({','.join(map(str, codes))})") from None
     log.info("email: %s mail for appointment %s sent", event, a.id)
 
 
@@ -303,7 +317,7 @@ def build_message(ctx: Context, s: EmailSettings, event: str, a: AppointmentView
     msg = EmailMessage()
     msg["Subject"] = subject
     msg["From"] = s.from_address
-    msg["To"] = Address(display_name=a.citizen_name or "", addr_spec=a.email)
+    msg["To"] = Address(display_name=" ".join((a.citizen_name or "").split()), addr_spec=a.email)
     if s.reply_to:
         msg["Reply-To"] = s.reply_to
     msg["Date"] = format_datetime(ctx.now().astimezone(UTC))

@@ -148,6 +148,21 @@ async def test_reminder_goes_out_by_sms_until_the_citizen_sends_stop(phone: Phon
     assert reference in reminder["body"] and is_gsm7(reminder["body"])
 
 
+async def test_a_reminder_is_retried_when_twilio_is_down(phone: Phone) -> None:
+    p = phone
+    await book_by_sms(p)
+    [a] = await appointments(p.h)
+    await p.h.run_outbox_now()
+    p.api.fail_next = 1
+    p.h.clock.now = a.start - timedelta(hours=23)
+    await p.h.run_outbox_now()
+    assert p.api.messages == [] and p.api.requests == 1
+    p.h.clock.advance(minutes=30)
+    await p.h.run_outbox_now()
+    [reminder] = p.api.messages
+    assert reminder["body"].startswith("Erinnerung:")
+
+
 async def test_stop_start_and_help_keywords(phone: Phone) -> None:
     p = phone
     [help_text] = await p.text("HILFE")
@@ -156,6 +171,7 @@ async def test_stop_start_and_help_keywords(phone: Phone) -> None:
     [stop] = await p.text("STOPP")
     assert "keine SMS mehr" in stop and "START" in stop
     assert await p.text("Wann ist mein Termin?") == []  # silence after STOP
+    assert "Telefon: +49 3521 725-0" in (await p.text("Hilfe"))[0]  # HELP always answers
     assert await p.text("stop") != []  # repeating STOP confirms again, nothing else
     [a] = await appointments(p.h)
     p.h.clock.now = a.start - timedelta(hours=23)
@@ -259,3 +275,17 @@ async def test_send_sms_uses_the_messages_api_and_raises_when_twilio_is_down(
     with pytest.raises(Exception, match="Service unavailable"):
         await p.h.ctx.call_first("send_sms", ctx=p.h.ctx, to=ANNA, body="Noch ein Test")
     assert len(p.api.messages) == 1
+
+
+async def test_a_number_answers_the_last_question_only_while_the_conversation_lasts(
+        phone: Phone) -> None:
+    p = phone
+    menu = "\n".join(await p.text("Hallo"))
+    assert "3: Termin absagen" in menu, p.transcript()
+    ask = "\n".join(await p.text("3"))
+    assert "Vorgangsnummer" in ask, p.transcript()
+    await p.text("abbrechen")
+    await p.text("Hallo")
+    p.h.clock.advance(hours=30)  # days later "3" no longer means "Termin absagen"
+    later = "\n".join(await p.text("3"))
+    assert "Vorgangsnummer" not in later, p.transcript()

@@ -70,6 +70,8 @@ GERMAN = [
     ("worauf muss ich achten", "worauf muss ich achten"),
     ("erstens", "erstens"),
     ("ich brauche einen neuen pass", "ich brauche einen neuen pass"),
+    ("gib acht", "gib acht"),
+    ("ich habe 2 15-jährige kinder", "ich habe 2 15-jährige kinder"),
 ]
 
 ENGLISH = [
@@ -84,7 +86,10 @@ ENGLISH = [
     ("one o'clock", "1 o'clock"),
     ("half past two", "half past 2"),
     ("quarter to one", "quarter to 1"),
-    ("twenty to three", "20 to 3"),
+    ("twenty to three", "2:40"),
+    ("ten to twelve", "11:50"),
+    ("five to one", "12:55"),
+    ("twenty-five minutes to nine", "8:35"),
     ("the third of december", "the 3rd of december"),
     ("the first of may", "the 1st of may"),
     ("second of december", "2nd of december"),
@@ -97,6 +102,7 @@ ENGLISH = [
     ("one appointment please", "one appointment please"),
     ("the one on tuesday", "the one on tuesday"),
     ("no one is there", "no one is there"),
+    ("talk to one of your staff", "talk to one of your staff"),
     ("i need a second appointment", "i need a second appointment"),
 ]
 

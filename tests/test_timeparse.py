@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from assistant.nlu.language import detect_language
+from assistant.nlu.spoken import normalize_spoken
 from assistant.nlu.timeparse import TimeRange, extract, resolve
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -88,6 +90,11 @@ GERMAN = [
     ("am 30.", day("2026-11-30")),
     ("am 20.", day("2026-12-20")),
     ("geht am 23. noch was?", day("2026-11-23")),
+    ("den 3. um 10", at("2026-12-03 10:00")),
+    ("Donnerstag, den 3.", day("2026-12-03")),
+    ("bis zum 3.", days("2026-11-23", "2026-12-03")),
+    ("ab dem 3.", days("2026-12-03", "2026-12-16")),
+    ("Ich kann erst ab 10.", span("2026-11-23 10:00", "2026-11-23 23:59:59")),
     ("vom 3. bis 5. Dezember", days("2026-12-03", "2026-12-05")),
     ("vom 3.12. bis 5.12.", days("2026-12-03", "2026-12-05")),
     ("zwischen dem 3.12. und dem 10.12.", days("2026-12-03", "2026-12-10")),
@@ -209,6 +216,7 @@ GERMAN = [
     ("morgen ab 15 Uhr", span("2026-11-24 15:00", "2026-11-24 23:59:59")),
     ("Dienstag um 10", at("2026-11-24 10:00")),
     ("Dienstag 10 Uhr", at("2026-11-24 10:00")),
+    ("Freitag 9", at("2026-11-27 09:00")),  # a number right after a day is its hour
     ("Dienstag 10.30", at("2026-11-24 10:30")),
     ("Dienstag um halb zehn", at("2026-11-24 09:30")),
     ("Mi 14 Uhr", at("2026-11-25 14:00")),
@@ -225,6 +233,10 @@ GERMAN = [
     ("Donnerstag den 3. Dezember um 9", at("2026-12-03 09:00")),
     ("nächste Woche vormittags", span("2026-11-30 08:00", "2026-12-06 12:00")),
     ("Montag oder Dienstag", days("2026-11-24", "2026-11-30")),
+    ("Dienstag im Dezember", day("2026-12-01")),
+    ("Dienstag im November", day("2026-11-24")),
+    ("Freitag, 4.12., 9:30", at("2026-12-04 09:30")),
+    ("01.12.2026 09:30", at("2026-12-01 09:30")),
     ("Ich hätte gern einen Termin morgen, am liebsten vormittags",
      span("2026-11-24 08:00", "2026-11-24 12:00")),
     ("Guten Morgen, geht es morgen um 10?", at("2026-11-24 10:00")),
@@ -277,6 +289,7 @@ ENGLISH = [
     ("the third of december", day("2026-12-03")),
     ("Dec 3, 2026", day("2026-12-03")),
     ("on the 5th", day("2026-12-05")),
+    ("Could I get a slot on Wednesday the 2nd?", day("2026-12-02")),
     ("asap", ASAP),
     ("as soon as possible", ASAP),
     ("any time", ASAP),
@@ -347,6 +360,15 @@ def test_resolve(text: str, now: datetime, want: tuple[str, str]) -> None:
     assert got.start.tzinfo == BERLIN and got.end.tzinfo == BERLIN
 
 
+@pytest.mark.parametrize(("text", "now", "want"), TABLE, ids=[f"{t}@{n:%a}" for t, n, _ in TABLE])
+def test_same_through_the_nlu_pipeline(text: str, now: datetime, want: tuple[str, str]) -> None:
+    """The NLU detects the language and normalizes numbers before it resolves times."""
+    lang = detect_language(text)
+    got = resolve(normalize_spoken(text, lang), now, lang)
+    assert got is not None
+    assert (got.start, got.end) == (_berlin(want[0]), _berlin(want[1]))
+
+
 def test_the_table_is_big_enough() -> None:
     assert len(TABLE) >= 150
 
@@ -362,8 +384,9 @@ NOT_TIMES = [
     "ich habe 3 Kinder", "für 2 Personen", "Das kostet 37,00 €", "12.50 Euro",
     "May I book an appointment?", "Ich brauche einen neuen Pass", "march forward",
     "Fr. Müller hat mich geschickt", "Ja, genau so.", "What should I do.", "wait a second",
-    "Termin am 3. Termin", "den 3. Termin nehme ich", "Was muss ich mitbringen?",
-    "9-11",
+    "Termin am 3. Termin", "den 3. Termin nehme ich", "Ich nehme den ersten", "den 2. bitte",
+    "Was muss ich mitbringen?",
+    "9-11", "march 0351", "Vielen Dank, bis morgen!",
 ]
 
 
@@ -371,6 +394,7 @@ NOT_TIMES = [
 def test_not_a_time(text: str) -> None:
     assert resolve(text, NOW) is None
     assert extract(text, NOW) == []
+    assert resolve(normalize_spoken(text), NOW) is None
 
 
 def test_extract_finds_each_expression_left_to_right() -> None:

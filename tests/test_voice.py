@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from assistant.storage.models import Appointment, VideoRequest
 from assistant.testing import Harness
+from channels.voice import spell
 from tests.conftest import BERLIN, NOW
 from tests.peers.twilio_api import (
     ACCOUNT_SID,
@@ -93,7 +94,7 @@ def option_key(root: Element, label_part: str) -> str:
     """The key the line says to press for an option ("Für … drücken Sie die 2")."""
     text = spoken(root)
     m = re.search(rf"(?:Für|For) [^.]*{re.escape(label_part)}[^.]*?(?:drücken Sie die|die|press) "
-                  r"(\d)", text)
+                  r"(\d)", text, re.I)
     assert m, f"no option {label_part!r} in: {text}"
     return m.group(1)
 
@@ -118,7 +119,7 @@ async def book_by_phone(c: Caller) -> Element:
     assert "Guten Tag" in spoken(greeting)
     done = await c.say("Ich brauche einen neuen Personalausweis in Meißen")
     assert "Wann passt es Ihnen?" in spoken(done), c.transcript()
-    offer = await c.press(option_key(done, "Nächste Woche"))
+    offer = await c.press(option_key(done, "nächste Woche"))
     text = spoken(offer)
     assert "Im Bürgerbüro Meißen sind diese Termine frei." in text, c.transcript()
     # Times are spoken as people say them, at most three with a key each.
@@ -126,7 +127,7 @@ async def book_by_phone(c: Caller) -> Element:
     assert "die 4" not in text and "Oder nennen Sie eine andere Zeit." in text
     name = await c.press("1")
     assert "Auf welchen Namen" in spoken(name), c.transcript()
-    summary = await c.say("Anna Schmidt", confidence=0.88)
+    summary = await c.say("Anna Schmidt.", confidence=0.88)  # Twilio punctuates
     text = spoken(summary)
     assert "Ich fasse zusammen" in text and "Anna Schmidt" in text, c.transcript()
     assert "Montag, den 30. November, um" in text and "Für Ja drücken Sie die 1." in text
@@ -193,7 +194,7 @@ async def test_english_by_pressing_nine(line: Caller) -> None:
     assert all(s.get("language") == "en-GB" for s in switched.iter("Say"))
     time = await c.say("I need an appointment for a new passport in Riesa")
     assert "When would suit you?" in spoken(time), c.transcript()
-    offer = await c.press(option_key(time, "Next week"))
+    offer = await c.press(option_key(time, "next week"))
     assert "These times are free at" in spoken(offer), c.transcript()
     await c.press("1")
     summary = await c.say("John Smith")
@@ -207,7 +208,7 @@ async def test_unsure_speech_is_confirmed_before_it_is_used(line: Caller) -> Non
     c = line
     await c.call()
     time = await c.say("Ich brauche einen neuen Personalausweis in Meißen")
-    await c.press(option_key(time, "Nächste Woche"))
+    await c.press(option_key(time, "nächste Woche"))
     await c.press("1")
     check = await c.say("Anna Schmitt", confidence=0.31)
     expected = "Habe ich richtig verstanden: Anna Schmitt? Drücken Sie 1 für ja, 2 für nein."
@@ -310,3 +311,35 @@ async def test_booked_appointment_reminder_goes_to_the_mobile_caller_by_sms(
     await c.h.run_outbox_now()
     bodies = c.api.bodies(MOBILE)
     assert len(bodies) == 2 and bodies[1].startswith("Erinnerung: Personalausweis")
+
+
+async def test_cancel_by_phone_spelling_the_reference(line: Caller) -> None:
+    c = line
+    await book_by_phone(c)
+    [a] = await appointments(c.h)
+    c.sid, c.next, c.first = "CA" + secrets.token_hex(16), PATH, None  # a second call
+    await c.call()
+    ask = await c.say("Ich möchte meinen Termin absagen")
+    assert "Wie lautet Ihre Vorgangsnummer?" in spoken(ask), c.transcript()
+    spelled = spell(a.reference, "de").replace(" – ", ", ").replace(",", "")
+    confirm = await c.say(spelled)
+    text = spoken(confirm)
+    assert "Ich habe Ihren Termin gefunden: Personalausweis" in text, c.transcript()
+    assert "wirklich absagen" in text and "Für Ja drücken Sie die 1." in text
+    done = await c.press("1")
+    assert "Ihr Termin ist abgesagt" in spoken(done), c.transcript()
+    [cancelled] = await appointments(c.h)
+    assert cancelled.status == "cancelled"
+
+
+async def test_the_call_state_is_forgotten_when_the_call_ends(line: Caller) -> None:
+    c = line
+    await c.call()
+    await c.say("Ich brauche einen neuen Personalausweis in Meißen")
+    assert await c.h.ctx.get_state("voice", c.sid)
+    form = {"CallSid": c.sid, "CallStatus": "completed", "AccountSid": ACCOUNT_SID,
+            "From": MOBILE, "To": FROM_NUMBER, "CallDuration": "42"}
+    assert (await c.client.post(PATH + "/status", data=form)).status == 403
+    status, _ = await post_signed(c.client, PATH + "/status", form)
+    assert status == 204
+    assert await c.h.ctx.get_state("voice", c.sid) == {}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from datetime import UTC
+from pathlib import Path
 from typing import Any
 
 import pytest

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from actions import availability, cancel, check, escalate, reschedule
 from actions import book as booking
+from assistant import metrics
 from assistant.booking import references
 from assistant.booking.appointments import EMAIL, normalize_phone
 from assistant.booking.slots import Slot
@@ -30,7 +31,6 @@ from assistant.dialogue.understanding import (
     parse_payload,
 )
 from assistant.i18n import t, when, when_short
-from assistant import metrics
 from assistant.messages import Button, Incoming, Reply
 from assistant.nlu.client import NLUUnavailable
 from assistant.nlu.language import detect_language
@@ -76,7 +76,8 @@ class Talk:
 
     def origin(self) -> booking.Origin:
         started = self.st.get("flow_started")
-        seconds = int((self.now - datetime.fromisoformat(started)).total_seconds()) if started else None
+        seconds = (int((self.now - datetime.fromisoformat(started)).total_seconds())
+                   if started else None)
         return booking.Origin(channel=self.msg.channel, sender=self.msg.sender, language=self.lang,
                               turns=self.st.get("turns"), seconds=seconds)
 
@@ -487,7 +488,7 @@ class Dialogue:
         st = talk.st
         st["contact_asked"] = True
         text = u.text.strip()
-        if u.command == "skip" or u.intent == "deny" and not any(c.isdigit() for c in text):
+        if u.command == "skip" or (u.intent == "deny" and not any(c.isdigit() for c in text)):
             st["contact"] = {}
             await self._advance(talk)
             return
@@ -673,9 +674,9 @@ class Dialogue:
                 other = self.ctx.config.office(s.office_id)
                 assert other is not None
                 st["offered"].append(_slot_dict(s))
-                buttons.append(Button(
-                    f"{other.name.get(talk.lang)}: {when_short(s.start.astimezone(other.tz), talk.lang)}",
-                    f'/choose{{"slot": {len(st["offered"])}}}'))
+                title = when_short(s.start.astimezone(other.tz), talk.lang)
+                buttons.append(Button(f"{other.name.get(talk.lang)}: {title}",
+                                      f'/choose{{"slot": {len(st["offered"])}}}'))
         buttons.append(talk.button("button.other_time", '/change{"what": "time"}'))
         talk.say("slot.offer", buttons=buttons, office=office.name.get(talk.lang),
                  slots=[{"start": s["start"], "office": s["office"]} for s in st["offered"]],

@@ -15,6 +15,7 @@ from assistant import stats
 from assistant.booking import references
 from assistant.booking.appointments import normalize_phone, to_view
 from assistant.config import Office, Service
+from assistant.http import ics_feed
 from assistant.http.common import CTX, json_error, require_staff
 from assistant.http.openapi import SPEC
 from assistant.nlu.client import NLUUnavailable
@@ -272,6 +273,7 @@ def add_routes(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/v1/openapi.json", openapi)
     r.add_get("/api/v1/offices", offices)
+    r.add_get("/api/v1/offices/{office}/appointments.ics", ics_feed.appointments_ics)
     r.add_get("/api/v1/services", services)
     r.add_get("/api/v1/slots", slots)
     r.add_post("/api/v1/nlu/parse", nlu_parse)

@@ -12,6 +12,13 @@
 3. Otherwise (no words, emojis, numbers, codes, place names, "ok") the conversation keeps its
    language: `previous`, or "de" at the start.
 
+A one-word message switches only with a chat word ("ja", "danke", "yes", "thanks") or an
+English word ("appointment"): German official terms and words with umlauts ("Anmeldung",
+"Führerschein", "Hauptstraße") keep the conversation's language, since English speakers in
+Germany use them too; with English words around them they do not count at all ("I need an
+Anmeldung", "Reisepass please"). The first statistical detection loads lingua's models
+(about a second, once per process).
+
 So German typed without umlauts ("ich moechte einen termin fuer meinen perso") is German,
 non-native English ("I want make appointment for passport") is English, and German with
 English loanwords ("Ich brauche ein Meeting per Video") stays German.

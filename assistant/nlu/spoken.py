@@ -2,7 +2,10 @@
 
 Speech-to-text gives lowercase words without punctuation ("am dritten dezember um halb
 drei"). `normalize_spoken` rewrites the numbers in it as digits so the rest of the NLU
-(time parsing, option choice, reference codes) sees the same text as from a keyboard:
+(time parsing, option choice, reference codes) sees the same text as from a keyboard. It is
+safe on typed text too (the NLU runs every message through it): digits, codes, prices and
+punctuation stay as they are.
+
 
 - cardinals: "zehn uhr dreißig" -> "10 uhr 30", "ten thirty" -> "10:30", "two pm" -> "2 pm",
   "halb drei nachmittags" -> "halb 3 nachmittags", "die zwei" -> "die 2";
@@ -21,6 +24,7 @@ Decisions (tested in tests/test_spoken.py):
   between numbered options by voice gets digits ("die zwei" -> "die 2").
 - Two numbers in a row that read as a clock time ("ten thirty", "zehn dreißig",
   "two thirty pm") become "10:30" / "2:30 pm"; "H oh M" ("ten oh five") becomes "10:05".
+- "ten to twelve" becomes "11:50" (as "10 to 12" it would read as a range).
 - Three or more numbers in a row are digits read out, a phone number:
   "null drei fünf eins zwölf vierunddreißig" -> "03511234".
 - German ordinal words become "N.": from "vierte" on everywhere, as text2num does
@@ -171,8 +175,10 @@ _F = re.IGNORECASE
 _UMLAUT_SPELLING = {_ascii(w): w for w in (*_german_cardinals(), *_german_ordinals())
                     if _ascii(w) != w}
 _UMLAUT_SPELLING_RE = re.compile(rf"\b(?:{_alternation(_UMLAUT_SPELLING)})\b", _F)
-# Ordinal words that are also common verbs: left for the own rules, never given to text2num.
-_PROTECTED = re.compile(r"\b(?:achte|achten)\b", _F)
+# Words text2num would mangle: the verb "achten" (left for the own ordinal rules) and the noun
+# in "gib acht" / "außer Acht".
+_PROTECTED = re.compile(r"\b(?:achte|achten|(?:gib|gebt|geben|gibt|außer|ausser)\s+acht)\b",
+                        _F)
 # Where a German ordinal is a date or an option: after these words ...
 _ORDINAL_BEFORE = re.compile(
     r"\b(?:am|den|dem|der|die|das|zum|vom|ab|bis|nummer|nr\.?)\s+$", _F)
@@ -183,6 +189,12 @@ _DE_ORDINAL_WORD = re.compile(rf"\b(?:{_DE_ORDINALS_RE})\b", _F)
 _EN_SMALL_ORDINAL = re.compile(
     rf"(?:\b(?P<pre>{_MONTHS_RE})\s+(?:the\s+)?(?P<a>first|second|third)\b"
     rf"|\b(?P<b>first|second|third)(?=\s+(?:of\s+)?(?:{_MONTHS_RE})\b))", _F)
+# "ten to twelve" is 11:50; as "10 to 12" it would read as a range, so it is done here.
+_HOURS_EN = {w: n for w, n in _english_cardinals().items() if n <= 12}
+_MINUTES_TO = {"five": 5, "ten": 10, "twenty": 20, "twenty five": 25}
+_MINUTES_TO_RE = re.compile(
+    rf"\b(?P<mi>twenty[\s-]five|five|ten|twenty)\s+(?:minutes\s+)?(?:to|till)\s+"
+    rf"(?P<h>{_alternation(_HOURS_EN)})\b", _F)
 # Small numbers text2num keeps as words; as words they are always numbers.
 _SMALL = {"de": {"eins": "1", "zwei": "2", "zwo": "2", "drei": "3"},
           "en": {"two": "2", "three": "3"}}
@@ -191,7 +203,7 @@ _SMALL_RE = {lang: re.compile(rf"\b(?:{_alternation(words)})\b", _F)
 _EIN_UHR = re.compile(r"\bein(?=\s+uhr\b)", _F)
 _ONE = re.compile(
     r"(?P<pre>\b(?:at|around|about|by|until|till|before|after|past|from|to|option|number"
-    r"|choice|half|quarter)\s+)one\b"
+    r"|choice|half|quarter)\s+)one\b(?=\s*(?:$|[,.!?;]|\d|o'?\s?clock|[ap]\.?m\b|please))"
     r"|\bone(?=\s*(?:o'?\s?clock|pm|am|p\.m\.|a\.m\.|uhr)\b)"
     r"|^(?P<lead>\s*(?:the\s+|number\s+|option\s+)?)one(?=\s*(?:please)?\s*[.!]?\s*$)", _F)
 # Three or more numbers in a row are digits read out (a phone number): "0351 12 34" -> "03511234".
@@ -201,7 +213,7 @@ _YEAR_JOIN = re.compile(
     rf"((?:\b\d{{1,2}}\.\d{{1,2}}\.)|\b(?:{_MONTHS_RE})\b\.?)\s+(19|20)\s+(\d{{2}})\b(?!\s*\d)",
     _F)
 _OH_CLOCK = re.compile(r"(?<![\d.:])\b(\d{1,2})\s+oh\s+(\d)\b(?![\d.:])", _F)
-_PAIR_CLOCK = re.compile(r"(?<![\d.:]\s)(?<![\d.:])\b(\d{1,2})\s+(\d{2})\b(?![.:\d]|\s+\d)")
+_PAIR_CLOCK = re.compile(r"(?<![\d.:]\s)(?<![\d.:])\b(\d{1,2})\s+(\d{2})\b(?![.:\d-]|\s+\d)")
 
 
 def normalize_spoken(text: str, lang: str | None = None) -> str:
@@ -212,6 +224,8 @@ def normalize_spoken(text: str, lang: str | None = None) -> str:
     langs = (lang,) if lang in _LANGS else _LANGS
     if "de" in langs:
         text = _UMLAUT_SPELLING_RE.sub(_umlaut_spelling, text)
+    if "en" in langs:
+        text = _MINUTES_TO_RE.sub(_minutes_to, text)
     text = _with_text2num(text, langs)
     if "de" in langs:
         text = _german_ordinals_in_context(text)
@@ -226,6 +240,12 @@ def normalize_spoken(text: str, lang: str | None = None) -> str:
     text = _YEAR_JOIN.sub(_join_year, text)
     text = _OH_CLOCK.sub(lambda m: f"{m.group(1)}:0{m.group(2)}", text)
     return _PAIR_CLOCK.sub(_join_clock, text)
+
+
+def _minutes_to(m: re.Match[str]) -> str:
+    minutes = _MINUTES_TO[re.sub(r"[\s-]+", " ", m.group("mi").lower())]
+    hour = (_HOURS_EN[m.group("h").lower()] - 2) % 12 + 1
+    return f"{hour}:{60 - minutes:02d}"
 
 
 def _umlaut_spelling(m: re.Match[str]) -> str:

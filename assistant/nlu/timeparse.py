@@ -30,6 +30,7 @@ Days and weeks
   "mid december", "end of the month"); "im Dezember" / "nächsten Monat" = the whole month.
 - Anfang der Woche = Monday-Tuesday, Mitte = Tuesday-Thursday, Ende = Thursday-Friday
   (offices' working week); without "diese"/"nächste" a part already over means next week's.
+- "KW 50" / "calendar week 50" = that ISO week, this year's or, once over, next year's.
 - Wochenende / weekend = Saturday-Sunday of this week; "nächstes Wochenende" / "next weekend"
   that of next week (the same rule as "nächsten Dienstag").
 - "so bald wie möglich", "asap", "schnellstmöglich", "nächstmöglich", "egal wann",
@@ -50,9 +51,13 @@ Times of day
   lunchtime 12-14, nachmittags / afternoon 12-18, abends / evening / tonight 18-22. A day part
   said with an exact time moves it: "um 3 nachmittags" = 15:00, "9 Uhr abends" = 21:00.
   "at noon" / "12 noon" is 12:00 exactly.
-- Ranges: "zwischen 9 und 11", "von 14 bis 16 Uhr", "14-16 Uhr", "between 9 and 11am";
-  "ab 15 Uhr" / "nach 14 Uhr" / "after 3pm" = that time to 23:59:59; "bis 10 Uhr" /
-  "vor 10" / "before 10" = 00:00 to that time.
+- Ranges: "zwischen 9 und 11", "von 14 bis 16 Uhr", "14-16 Uhr", "between 9 and 11am",
+  "9 bis 11", "10 to 12"; but "9-11" alone is not a time, and "ten to twelve" in words is
+  11:50. "ab 15 Uhr" / "nach 14 Uhr" / "after 3pm" = that time to 23:59:59; "bis 10 Uhr" /
+  "vor 10" / "before 10" = 00:00 to that time; an open range narrows what else was said
+  ("vormittags ab 10" = 10:00-12:00).
+- A bare number is a time after "um" / "gegen" / "at" / "ab" / "bis" / ... or right after a
+  day ("Dienstag 10" = 10:00), never alone.
 - A time without a day is today if it is not over yet, else tomorrow (calendar days: whether
   the office is open is for the booking layer; Riesa opens on Saturdays).
 
@@ -64,9 +69,11 @@ Combining
   Dienstag") give the interval covering all of them.
 - `resolve(...).text` is the input from the first to the last expression used.
 
-Not times: greetings ("Guten Morgen", "good morning", "schönen Abend"), a bare number ("2",
-"Termin 2", "Option 3"), reference codes ("K7Q-M4P"), phone numbers ("0351 123456"), house
-numbers, amounts ("in 3 Wochen" is a day, but "3 Personen" is nothing), the modal "may".
+Not times: greetings and farewells ("Guten Morgen", "good morning", "schönen Abend",
+"Vielen Dank, bis morgen!"), a bare number ("2", "Termin 2", "Option 3", "9-11"), an option
+picked by ordinal ("Ich nehme den ersten"; "den 3." is a date only before a time or after a
+weekday), reference codes ("K7Q-M4P"), phone numbers ("0351 123456"), house numbers, amounts
+("in 3 Wochen" is a day, but "3 Personen" is nothing), "Fr. Müller", the modal "may".
 "Morgen" at the start of a message is taken as tomorrow: as an answer to "when?" that is
 what it means.
 
@@ -314,10 +321,9 @@ def _weekday_in(weekday: int, lo: date, hi: date, today: date) -> date | None:
     first = lo + timedelta(days=(weekday - lo.weekday()) % 7)
     if first > hi:
         return None
-    upcoming = first
-    while upcoming < today and upcoming + timedelta(days=7) <= hi:
-        upcoming += timedelta(days=7)
-    return upcoming if upcoming >= today else first
+    start = max(lo, today)
+    upcoming = start + timedelta(days=(weekday - start.weekday()) % 7)
+    return upcoming if upcoming <= hi else first
 
 
 # --- calendar helpers -----------------------------------------------------------------------
@@ -585,6 +591,7 @@ def _atom(m: re.Match[str], kind: str, *parts: _Part, value: tuple[int, ...] = (
 # A number starts here: not inside a word, code, date or decimal, nor after "0351-" (phone);
 # "14-16 Uhr" is fine.
 _N = r"(?<![\w.:/,])(?<!\d{3}-)"
+_YEAR4 = r"(?:19|20)\d\d"  # a four-digit year; "0351" is an area code
 _WEEKDAYS = {"montag": 0, "monday": 0, "dienstag": 1, "tuesday": 1, "mittwoch": 2,
              "wednesday": 2, "donnerstag": 3, "thursday": 3, "freitag": 4, "friday": 4,
              "samstag": 5, "sonnabend": 5, "saturday": 5, "sonntag": 6, "sunday": 6}
@@ -854,7 +861,7 @@ def _r_weekend(m: re.Match[str], ctx: _Ctx) -> _Atom:
 
 @_rule(rf"\b(?P<part>anfang|mitte|ende|beginning\s+of|start\s+of|middle\s+of|end\s+of|early"
        rf"|mid|late)[\s-]+(?:(?:the\s+)?month\s+of\s+)?(?P<mon>{_MONTH_RE})"
-       rf"(?:\s+(?P<y>\d{{4}})\b)?",
+       rf"(?:\s+(?P<y>{_YEAR4})\b)?",
        needs=("anfang", "mitte", "ende", "beginning", "start", "mid", "end", "early", "late"))
 def _r_month_part(m: re.Match[str], ctx: _Ctx) -> _Atom:
     month = _MONTHS[m.group("mon").rstrip(".")]
@@ -879,7 +886,7 @@ def _r_month_relative(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
 
 
 @_rule(rf"\b(?:(?P<pre>im|in|during|(?:im|in)\s+(?:the\s+)?(?:monat|month)(?:\s+of)?)\s+)?"
-       rf"(?P<mon>{_MONTH_RE})(?:\s+(?P<y>\d{{4}})\b)?")
+       rf"(?P<mon>{_MONTH_RE})(?:\s+(?P<y>{_YEAR4})\b)?")
 def _r_month(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     word = m.group("mon").rstrip(".")
     if not m.group("pre") and not m.group("y") and word not in _MONTHS_ALONE:
@@ -894,7 +901,7 @@ def _day_atom(m: re.Match[str], ctx: _Ctx, day: int, month: int,
 
 
 @_rule(r"(?<![\w.])(?P<d>\d{1,2})\.\s?(?P<m>\d{1,2})\.(?:(?P<y>\d{2}(?!\d)(?!\s*(?:uhr|h\b|:)))"
-       r"|\s?(?P<y4>\d{4})(?!\d))?", needs=_DIGITS)
+       rf"|\s?(?P<y4>{_YEAR4})(?!\d))?", needs=_DIGITS)
 def _r_dotted_date(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     return _day_atom(m, ctx, int(m.group("d")), int(m.group("m")),
                      _year(m.group("y") or m.group("y4")))
@@ -906,12 +913,13 @@ def _r_dotted_pair(m: re.Match[str], ctx: _Ctx) -> _Atom:
     return _atom(m, "dm", value=(int(m.group("a")), int(m.group("b"))))
 
 
-@_rule(r"(?<![\w.-])(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?![\w-])", needs=_DIGITS)
+@_rule(rf"(?<![\w.-])(?P<y>{_YEAR4})-(?P<m>\d{{1,2}})-(?P<d>\d{{1,2}})(?![\w-])", needs=_DIGITS)
 def _r_iso(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     return _day_atom(m, ctx, int(m.group("d")), int(m.group("m")), int(m.group("y")))
 
 
-@_rule(r"(?<![\w./])(?P<a>\d{1,2})/(?P<b>\d{1,2})(?:/(?P<y>\d{4}|\d{2}))?(?![\w/])", needs=_DIGITS)
+@_rule(rf"(?<![\w./])(?P<a>\d{{1,2}})/(?P<b>\d{{1,2}})(?:/(?P<y>{_YEAR4}|\d{{2}}))?(?![\w/])",
+       needs=_DIGITS)
 def _r_slash(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     a, b = int(m.group("a")), int(m.group("b"))
     readings = [(b, a), (a, b)] if ctx.lang == "en" else [(a, b), (b, a)]  # (day, month)
@@ -924,15 +932,15 @@ def _r_slash(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
 
 
 @_rule(rf"(?<![\w.])(?P<d>\d{{1,2}})(?:\.|st|nd|rd|th)?\s*(?:of\s+)?(?P<mon>{_MONTH_RE})"
-       rf"(?:\s*,?\s*(?P<y>\d{{4}})(?!\d)(?!\s*(?:uhr|:)))?", needs=_DIGITS)
+       rf"(?:\s*,?\s*(?P<y>{_YEAR4})(?!\d)(?!\s*(?:uhr|:)))?", needs=_DIGITS)
 def _r_day_month(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     return _day_atom(m, ctx, int(m.group("d")), _MONTHS[m.group("mon").rstrip(".")],
                      _year(m.group("y")))
 
 
-@_rule(rf"\b(?P<mon>{_MONTH_RE})\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?![\w.:]){_UNITS_AFTER}"
-       rf"(?!\s*(?:uhr\b|h\b|am\b|pm\b|a\.m|p\.m|o'?clock|:|-\s*\d|bis\b))"
-       rf"(?:\s*,?\s*(?P<y>\d{{4}})(?!\d))?", needs=_DIGITS)
+@_rule(rf"\b(?P<mon>{_MONTH_RE})\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?![\w.:])"
+       rf"{_UNITS_AFTER}(?!\s*(?:uhr\b|h\b|am\b|pm\b|a\.m|p\.m|o'?clock|:|-\s*\d|bis\b))"
+       rf"(?:\s*,?\s*(?P<y>{_YEAR4})(?!\d))?", needs=_DIGITS)
 def _r_month_day(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     return _day_atom(m, ctx, int(m.group("d")), _MONTHS[m.group("mon").rstrip(".")],
                      _year(m.group("y")))
@@ -961,7 +969,7 @@ def _r_relative(m: re.Match[str], ctx: _Ctx) -> _Atom:
     elif unit in ("woc", "wee"):
         day = ctx.today + timedelta(weeks=n)
         return _atom(m, "day", _Days(day, day, week=True))
-    elif unit in ("mon",):
+    elif unit == "mon":
         day = _add_months(ctx.today, n)
     else:
         day = _add_months(ctx.today, 12 * n)
@@ -1011,13 +1019,17 @@ _RANGE_JOIN = re.compile(
     r"\s*(?:(?P<and>und|and)|(?P<word>bis|to|until|till|through|thru)|-)(?:\s+(?:zum|zur|dem|den|the"
     r"|um|at))?\s*")
 _ADJACENT = re.compile(r"[\s,]*")
+_AFTER_WEEKDAY = re.compile(r"[\s,]*(?:den|dem|the)\s*")
 _DAYNUM_BEFORE_STRONG = re.compile(r"\b(?:am|on|on\s+the)\s*$")
 _DAYNUM_BEFORE = re.compile(
-    r"\b(?:den|dem|zum|vom|ab\s+dem|bis\s+zum|ab|bis|from|until|by)\s*$")
+    r"\b(?:den|dem|zum|vom|ab\s+dem|bis\s+zum|(?:from|until|till|by)(?:\s+the)?)\s*$")
+# After "vom" / "zum" / "ab" / "bis": "3." is a date at the end or before a filler word ...
 _DAYNUM_AFTER = re.compile(
-    r"\s*(?:$|[,;!?)]|\.(?:\s|$)|(?:um|at|ab|bis|gegen|zwischen|von|vormittags?|nachmittags?"
-    r"|mittags?|abends?|morgens|frueh|des|dieses|naechsten|of|oder|or|und|and|bitte|please"
-    r"|moeglich|passt|geht|wenn|in\s+the|\d)\b)")
+    r"\s*(?:$|[,;!?)]|\.(?:\s|$)|(?:oder|or|und|and|bitte|please|moeglich|passt|geht|wenn)\b)")
+# ... after "den" / "dem" only before a time: "Ich nehme den ersten" picks an option.
+_DAYNUM_AFTER_TIME = re.compile(
+    r"\s*(?:um|at|ab|bis|gegen|zwischen|von|vormittags?|nachmittags?|mittags?|abends?|morgens"
+    r"|frueh|(?:des|dieses|naechsten)\s+monats|of\s+(?:the|this|next)\s+month|in\s+the|\d)\b")
 
 
 @dataclass
@@ -1037,6 +1049,7 @@ class _Parsed:
 
 
 def _parse(source: str, now: datetime, lang: str | None) -> _Parsed:
+    """The time expressions of `source` as items, left to right."""
     text = _Text(source)
     ctx = _Ctx(text, now, lang if lang in ("de", "en") else None)
     atoms = _atoms(ctx)
@@ -1047,6 +1060,7 @@ def _parse(source: str, now: datetime, lang: str | None) -> _Parsed:
 
 
 def _atoms(ctx: _Ctx) -> list[_Atom]:
+    """Every rule's matches; where they overlap the leftmost, then longest, then first rule wins."""
     found: list[_Atom] = []
     norm = ctx.text.norm
     for priority, (pattern, handler, needs) in enumerate(_RULES):
@@ -1066,6 +1080,7 @@ def _atoms(ctx: _Ctx) -> list[_Atom]:
 
 
 def _interpret(atoms: list[_Atom], ctx: _Ctx) -> list[_Item]:
+    """Atoms read in context: ranges of two atoms, prefixes, bare numbers dropped."""
     norm = ctx.text.norm
     items: list[_Item] = []
     prev_end = 0
@@ -1075,6 +1090,8 @@ def _interpret(atoms: list[_Atom], ctx: _Ctx) -> list[_Item]:
         before = norm[prev_end:a.start]
         adjacent_day = bool(items) and _ADJACENT.fullmatch(before) is not None and any(
             isinstance(p, _Days | _Weekday | _Daypart) for p in items[-1].parts)
+        after_weekday = bool(items) and _AFTER_WEEKDAY.fullmatch(before) is not None and any(
+            isinstance(p, _Weekday) for p in items[-1].parts)
         if i + 1 < len(atoms):
             item = _range(a, atoms[i + 1], before, prev_end, adjacent_day, ctx)
             if item:
@@ -1082,7 +1099,7 @@ def _interpret(atoms: list[_Atom], ctx: _Ctx) -> list[_Item]:
                 prev_end = item.end
                 i += 2
                 continue
-        item = _single(a, before, prev_end, adjacent_day, ctx)
+        item = _single(a, before, prev_end, adjacent_day, after_weekday, ctx)
         if item:
             items.append(item)
         prev_end = a.end
@@ -1163,14 +1180,18 @@ def _range(a: _Atom, b: _Atom, before: str, prev_end: int, adjacent_day: bool,
     return _Item(start, b.end, (_Days(first, last),))
 
 
-def _single(a: _Atom, before: str, prev_end: int, adjacent_day: bool,
+def _single(a: _Atom, before: str, prev_end: int, adjacent_day: bool, after_weekday: bool,
             ctx: _Ctx) -> _Item | None:
-    """One atom with what stands right before it ("um", "ab", "bis", "am", ...)."""
+    """One atom with what stands right before it ("um", "ab", "bis", "am", ...).
+
+    `adjacent_day`: a day or day part stands right before ("Dienstag 10" is 10:00);
+    `after_weekday`: "Dienstag, den" stands before ("Dienstag, den 24." is a date)."""
     exact = _EXACT_BEFORE.search(before)
     from_ = _FROM_BEFORE.search(before)
     until = _UNTIL_BEFORE.search(before)
     prefix = exact or from_ or until
     start = prev_end + prefix.start() if prefix else a.start
+    own_start = a.start  # where a plain day or day part begins ("am 3." with its "am")
     kind, parts = a.kind, a.parts
     if kind == "dm":  # "3.12" is a date, "um 10.30" / "ab 14.30" / "Dienstag 10.30" a time
         as_time = exact or (a.value[1] > 12 and (prefix or adjacent_day))
@@ -1184,10 +1205,14 @@ def _single(a: _Atom, before: str, prev_end: int, adjacent_day: bool,
     elif kind == "daynum":  # "am 3.", "on the 3rd"; but "um 10." ends a sentence
         strong = _DAYNUM_BEFORE_STRONG.search(before)
         weak = _DAYNUM_BEFORE.search(before)
+        follows_time = _DAYNUM_AFTER_TIME.match(ctx.text.norm, a.end) is not None
+        follows_end = _DAYNUM_AFTER.match(ctx.text.norm, a.end) is not None
+        dated = after_weekday or (weak is not None and (
+            follows_time or (follows_end and weak.group(0).strip() not in ("den", "dem"))))
         if strong and not _capitalised_noun_after(ctx.text, a.end):
-            start = prev_end + strong.start()
-        elif weak and _DAYNUM_AFTER.match(ctx.text.norm, a.end):
-            start = prev_end + weak.start()
+            own_start = prev_end + strong.start()
+        elif dated:
+            own_start = prev_end + weak.start() if weak else a.start
         elif prefix and ctx.text.norm[a.start:a.end].endswith("."):
             kind = "num"
         else:
@@ -1196,7 +1221,7 @@ def _single(a: _Atom, before: str, prev_end: int, adjacent_day: bool,
             d = _next_day_of_month(a.value[0], ctx.today)
             if d is None:
                 return None
-            return _Item(start, a.end, (_Days(d, d),))
+            kind, parts = "day", (_Days(d, d),)
     if kind in ("clock", "num", "dm"):
         hm = _num_hm(a)
         if hm is None:
@@ -1205,10 +1230,10 @@ def _single(a: _Atom, before: str, prev_end: int, adjacent_day: bool,
         return _Item(start, a.end, (clock,))
     if (from_ or until) and len(parts) == 1 and isinstance(parts[0], _Days | _Weekday):
         head = parts[0]
-        first = last = head.alone(ctx.today) if isinstance(head, _Weekday) else None
-        if isinstance(head, _Days):
+        if isinstance(head, _Weekday):
+            first = last = head.alone(ctx.today)
+        else:
             first, last = head.first, head.last
-        assert first is not None and last is not None
         if from_:  # "ab Montag": two weeks from then; "nach dem 3.12.": from the day after
             if from_.group(0).lstrip().startswith(("nach", "after")):
                 first = last + timedelta(days=1)
@@ -1218,7 +1243,7 @@ def _single(a: _Atom, before: str, prev_end: int, adjacent_day: bool,
             last = first - timedelta(days=1)
         if last >= ctx.today:  # "bis Freitag": from today on
             return _Item(start, a.end, (_Days(ctx.today, last),))
-    return _Item(a.start, a.end, parts)
+    return _Item(own_start, a.end, parts)
 
 
 _NEXT_WORD = re.compile(r"\s+([a-z]+)")
@@ -1241,16 +1266,17 @@ _CONNECT = re.compile(
     r"|wenn\s+moeglich|bitte|please|preferably|ideally|if\s+possible)\b)*")
 
 
-def _category(part: _Part) -> str:
-    return {_Days: "days", _Weekday: "weekday", _Daypart: "daypart", _Clock: "clock",
-            _Span: "span"}.get(type(part), "clock")
+# One expression holds at most one part of each kind: "Dienstag nächste Woche um 10".
+_CATEGORY: dict[type, str] = {_Days: "days", _Weekday: "weekday", _Daypart: "daypart",
+                              _Clock: "clock", _Span: "span"}
 
 
 def _groups(parsed: _Parsed) -> Iterator[list[_Item]]:
+    """Neighbouring items that make one expression; a span ("asap") stands alone."""
     group: list[_Item] = []
     seen: set[str] = set()
     for item in parsed.items:
-        cats = {_category(p) for p in item.parts}
+        cats = {_CATEGORY[type(p)] for p in item.parts}
         joinable = group and not (cats & seen) and "span" not in cats | seen and (
             _CONNECT.fullmatch(parsed.text.norm, group[-1].end, item.start))
         if group and not joinable:

@@ -51,7 +51,8 @@ def free_port() -> int:
 
 @dataclass
 class SMTPPeer:
-    """An SMTP server that keeps what it receives; `refuse` holds addresses answered with 550."""
+    """An SMTP server that keeps what it receives; addresses in `refuse` are answered with 550
+    (for good), those in `defer` with 450 (try later)."""
 
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
@@ -59,6 +60,7 @@ class SMTPPeer:
     tls_context: ssl.SSLContext | None = None
     cafile: str | None = None
     refuse: set[str] = field(default_factory=set)
+    defer: set[str] = field(default_factory=set)
     messages: list[Received] = field(default_factory=list)
     _controller: Controller | None = None
 
@@ -67,6 +69,8 @@ class SMTPPeer:
                           rcpt_options: list[str]) -> str:
         if address.casefold() in self.refuse:
             return "550 5.1.1 mailbox unavailable"
+        if address.casefold() in self.defer:
+            return f"450 4.2.1 <{address}> mailbox busy, try again later"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

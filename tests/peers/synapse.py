@@ -10,6 +10,7 @@ never see M_LIMIT_EXCEEDED. Users are registered through the admin API with the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import os
@@ -159,13 +160,14 @@ class ChatClient:
                 await c.keys_claim(c.get_users_for_key_claiming())
         return resp
 
-    async def open_chat(self, invite: str, *, encrypted: bool = False,
+    async def open_chat(self, *invite: str, encrypted: bool = False,
                         name: str | None = None) -> str:
-        """A direct chat with `invite` (what "Start chat" in Element does)."""
+        """A direct chat with `invite` (what "Start chat" in Element does), or with `name`
+        a named room for everyone invited."""
         state = [{"type": "m.room.encryption", "state_key": "",
                   "content": {"algorithm": "m.megolm.v1.aes-sha2"}}] if encrypted else []
         resp = await self.client.room_create(
-            is_direct=not name, name=name, invite=[invite], initial_state=state,
+            is_direct=not name, name=name, invite=list(invite), initial_state=state,
             preset=RoomPreset.trusted_private_chat if not name else RoomPreset.private_chat)
         assert isinstance(resp, RoomCreateResponse), resp
         await self._sync(0)
@@ -316,9 +318,9 @@ async def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None
     raise RuntimeError(f"Synapse did not answer on {url} within {START_TIMEOUT:.0f} s")
 
 
-@pytest.fixture(scope="session")
-async def synapse() -> AsyncIterator[Synapse]:
-    """A running Synapse on 127.0.0.1 (free port); stopped at the end of the session."""
+@contextlib.asynccontextmanager
+async def running_synapse() -> AsyncIterator[Synapse]:
+    """Start Synapse on a free loopback port in a temporary directory; stop it afterwards."""
     python = synapse_python()
     with tempfile.TemporaryDirectory(prefix="amtsbote-synapse-") as tmp:
         directory = Path(tmp)
@@ -340,3 +342,10 @@ async def synapse() -> AsyncIterator[Synapse]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+@pytest.fixture(scope="session")
+async def synapse() -> AsyncIterator[Synapse]:
+    """A running Synapse on 127.0.0.1 (free port), shared by the session's tests."""
+    async with running_synapse() as server:
+        yield server

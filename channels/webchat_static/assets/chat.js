@@ -295,10 +295,16 @@
     box.hidden = this.choices.length === 0;
   };
 
-  Chat.prototype.scroll = function () {
+  Chat.prototype.scroll = function (instant) {
+    var behavior = instant || reducedMotion() ? "auto" : "smooth";
     var log = this.log;
-    if (log.scrollTo) log.scrollTo({ top: log.scrollHeight, behavior: reducedMotion() ? "auto" : "smooth" });
-    else log.scrollTop = log.scrollHeight;
+    if (log.scrollHeight > log.clientHeight) log.scrollTo({ top: log.scrollHeight, behavior: behavior });
+    /* In short windows the whole page (or the widget's panel) scrolls instead of the log. */
+    var outer = this.mode === "widget" ? this.root.parentNode
+      : document.scrollingElement || document.documentElement;
+    if (outer && outer.scrollHeight > outer.clientHeight + 1) {
+      outer.scrollTo({ top: outer.scrollHeight, behavior: behavior });
+    }
   };
 
   Chat.prototype.add = function (entry) {
@@ -480,6 +486,7 @@
     if (last && last.language && last.language !== this.lang) this.setLanguage(last.language);
     this.renderChoices();
     this.setTyping(this.pending.length > 0);
+    this.scroll();
     this.activity();
     this.save();
   };

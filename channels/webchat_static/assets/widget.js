@@ -112,8 +112,8 @@
       wrap.classList.add("ab-open");
       launcher.setAttribute("aria-expanded", "true");
       chat.start();
-      chat.scroll();
-      if (focus) chat.input.focus();
+      if (focus) chat.input.focus({ preventScroll: true });
+      chat.scroll(true);
       if (session) session.setItem(OPEN_KEY, "1");
     }
 

@@ -1,0 +1,283 @@
+"""The personal appointment page /termin/{token}: shows, cancels and moves; nothing else."""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import jwt
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import func, select
+
+from actions import book as booking
+from assistant.config import ConfigError
+from assistant.retention import Policy, purge
+from assistant.storage.models import Appointment, OutboxItem
+from assistant.testing import Harness
+from assistant.views import AppointmentView
+from plugins.appointment_page import (
+    AUDIENCE,
+    link_secret,
+    make_token,
+    personal_link,
+    reference_claim,
+)
+from tests.test_email import ANNA, CONFIG, book, link_path
+
+if TYPE_CHECKING:
+    from tests.peers.smtp import SMTPPeer
+
+pytest_plugins = ["tests.peers.smtp"]
+
+
+@pytest.fixture
+async def page_harness(smtp_server: SMTPPeer, monkeypatch: pytest.MonkeyPatch
+                       ) -> AsyncIterator[Harness]:
+    smtp_server.env(monkeypatch)
+    monkeypatch.delenv("AMTSBOTE_LINK_SECRET", raising=False)
+    async with Harness(config=CONFIG) as h:
+        yield h
+
+
+async def path_for(h: Harness, a: AppointmentView) -> str:
+    link = await personal_link(h.ctx, a)
+    assert link and link.startswith("https://termine.kreis-meissen.example/termin/")
+    return urlsplit(link).path
+
+
+def form_value(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', page)
+    assert found, f"no {name} field"
+    return htmllib.unescape(found.group(1))
+
+
+async def row(h: Harness, a: AppointmentView) -> Appointment:
+    async with h.ctx.db() as session:
+        found = await session.get(Appointment, a.id)
+        assert found is not None
+        return found
+
+
+async def outbox_count(h: Harness) -> int:
+    async with h.ctx.db() as session:
+        return int(await session.scalar(select(func.count()).select_from(OutboxItem)) or 0)
+
+
+async def test_the_page_shows_the_appointment_and_a_get_changes_nothing(
+        page_harness: Harness) -> None:
+    h = page_harness
+    a = await book(h)
+    path = await path_for(h, a)
+    client = await h.http()
+    before = await outbox_count(h)
+    response = await client.get(path)
+    page = await response.text()
+    assert response.status == 200
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "noindex" in response.headers["X-Robots-Tag"]
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert '<html lang="de">' in page
+    for text in (a.display_reference, "Personalausweis", "Bürgerbüro Riesa", "Passfoto",
+                 "37,00 €", "Termin absagen", "Andere Zeit wählen", "<label for=\"confirm\">"):
+        assert text in page, text
+    assert "<script" not in page
+    assert (await client.head(path)).status == 200
+    assert (await client.get(f"{path}/slots")).status == 200
+    current = await row(h, a)
+    assert current.status == "booked" and current.start == a.start
+    assert current.updated_at == a.updated_at and await outbox_count(h) == before
+
+
+async def test_english_page_and_language_switch(page_harness: Harness) -> None:
+    h = page_harness
+    a = await book(h, lang="en", name="John Smith", email="john@example.org")
+    client = await h.http()
+    page = await (await client.get(await path_for(h, a))).text()
+    assert '<html lang="en">' in page and "Your appointment" in page and "ID card" in page
+    assert 'hreflang="de"' in page
+    german = await (await client.get(await path_for(h, a), params={"lang": "de"})).text()
+    assert '<html lang="de">' in german and "Ihr Termin" in german
+
+
+async def test_forged_foreign_and_mangled_tokens_show_nothing(page_harness: Harness) -> None:
+    h = page_harness
+    a = await book(h)
+    b = await book(h, email="bob@example.org", name="Bob Bauer", days=3)
+    client = await h.http()
+    secret = await link_secret(h.ctx)
+    token_a = make_token(secret, a)
+    claims = {"sub": str(a.id), "ref": reference_claim(secret, a.reference), "aud": AUDIENCE,
+              "exp": int(a.end.timestamp())}
+    assert jwt.decode(token_a, secret, algorithms=["HS256"], audience=AUDIENCE) == claims
+    forged = [
+        "nonsense",
+        "x" * 5000,
+        token_a[:-3] + ("AAA" if not token_a.endswith("AAA") else "BBB"),  # signature broken
+        jwt.encode(claims, "another-secret-that-is-long-enough-for-hs256!", algorithm="HS256"),
+        jwt.encode({**claims, "sub": str(b.id)}, "wrong-key-wrong-key-wrong-key-wrong-key"),
+        jwt.encode({**claims, "ref": reference_claim(secret, b.reference)}, secret,
+                   algorithm="HS256"),  # id A, reference of B
+        jwt.encode({**claims, "ref": a.reference}, secret, algorithm="HS256"),  # bare reference
+        jwt.encode({**claims, "aud": "jitsi"}, secret, algorithm="HS256"),
+        jwt.encode(claims, secret, algorithm="HS512"),
+    ]
+    for token in forged:
+        response = await client.get(f"/termin/{token}")
+        page = await response.text()
+        assert response.status == 404, token
+        assert "Link ungültig" in page
+        assert a.display_reference not in page and b.display_reference not in page
+    page_b = await (await client.get(f"/termin/{make_token(secret, b)}")).text()
+    assert b.display_reference in page_b and a.display_reference not in page_b
+    assert "Bob Bauer" not in page_b  # the page never shows the name
+
+
+async def test_the_link_expires_with_the_appointment(page_harness: Harness) -> None:
+    h = page_harness
+    a = await book(h)
+    path = await path_for(h, a)
+    client = await h.http()
+    h.clock.now = a.start + timedelta(minutes=5)
+    during = await (await client.get(path)).text()
+    assert "bereits begonnen" in during and "Termin absagen</button>" not in during
+    h.clock.now = a.end
+    response = await client.get(path)
+    assert response.status == 410 and "Link abgelaufen" in await response.text()
+    assert (await client.post(f"{path}/cancel", data={})).status == 410
+
+
+async def test_cancel_needs_the_button_the_csrf_token_and_the_tick(
+        page_harness: Harness, smtp_server: SMTPPeer) -> None:
+    h = page_harness
+    a = await book(h)
+    other = await book(h, email="bob@example.org", name="Bob Bauer", days=3)
+    path, other_path = await path_for(h, a), await path_for(h, other)
+    client = await h.http()
+    page = await (await client.get(path)).text()
+    other_csrf = form_value(await (await client.get(other_path)).text(), "csrf")
+    csrf = form_value(page, "csrf")
+
+    assert (await client.post(f"{path}/cancel", data={"confirm": "yes"})).status == 403
+    assert (await client.post(f"{path}/cancel",
+                              data={"csrf": other_csrf, "confirm": "yes"})).status == 403
+    no_tick = await client.post(f"{path}/cancel", data={"csrf": csrf})
+    assert no_tick.status == 400 and "Kästchen" in await no_tick.text()
+    assert (await row(h, a)).status == "booked"
+
+    done = await client.post(f"{path}/cancel", data={"csrf": csrf, "confirm": "yes"},
+                             allow_redirects=False)
+    assert done.status == 303 and "done=cancelled" in done.headers["Location"]
+    after = await client.get(done.headers["Location"])
+    text = await after.text()
+    assert "Ihr Termin ist abgesagt." in text and "abgesagt" in text
+    assert 'action="' not in text  # nothing left to change
+    assert (await row(h, a)).status == "cancelled"
+    assert (await row(h, other)).status == "booked"
+    again = await client.post(f"{path}/cancel", data={"csrf": csrf, "confirm": "yes"},
+                              allow_redirects=False)  # a double click changes nothing more
+    assert again.status == 303
+    await h.run_outbox_now()
+    subjects = [m["Subject"] for m in smtp_server.to(ANNA)]
+    assert len([s for s in subjects if s.startswith("Termin abgesagt")]) == 1
+
+
+async def test_pick_another_slot_moves_the_appointment(page_harness: Harness,
+                                                       smtp_server: SMTPPeer) -> None:
+    h = page_harness
+    a = await book(h)
+    path = await path_for(h, a)
+    client = await h.http()
+    slots_page = await (await client.get(f"{path}/slots")).text()
+    assert "<fieldset><legend>" in slots_page and 'type="radio"' in slots_page
+    starts = [htmllib.unescape(v) for v in re.findall(r'name="start" id="[^"]+" value="([^"]+)"',
+                                                      slots_page)]
+    assert len(starts) >= 5 and a.start.isoformat() not in starts
+    chosen = datetime.fromisoformat(starts[4])
+    csrf = form_value(slots_page, "csrf")
+    moved = await client.post(f"{path}/move", data={"csrf": csrf, "start": starts[4]},
+                              allow_redirects=False)
+    assert moved.status == 303
+    new_path = urlsplit(moved.headers["Location"]).path
+    assert new_path != path
+    current = await row(h, a)
+    assert current.start == chosen and current.status == "booked"
+    page = await (await client.get(moved.headers["Location"])).text()
+    assert "Ihr Termin ist verschoben" in page and chosen.astimezone(
+        current.start.tzinfo).strftime("%H") in page
+    await h.run_outbox_now()
+    mails = smtp_server.to(ANNA)
+    assert mails[-1]["Subject"].startswith(f"Termin verschoben {a.display_reference}")
+    assert link_path(mails[-1]) == new_path
+
+
+async def test_a_slot_taken_meanwhile_keeps_the_old_appointment(page_harness: Harness) -> None:
+    h = page_harness
+    a = await book(h)
+    path = await path_for(h, a)
+    client = await h.http()
+    slots_page = await (await client.get(f"{path}/slots")).text()
+    first = htmllib.unescape(re.findall(r'name="start" id="[^"]+" value="([^"]+)"',
+                                        slots_page)[0])
+    start = datetime.fromisoformat(first)
+    office = h.ctx.config.office(a.office)
+    assert office is not None
+    for i in range(office.counters):  # someone else books every counter at that time
+        taken = await booking.book_now(
+            h.ctx, service_id=a.service, office_id=a.office, start=start,
+            citizen=booking.Citizen(f"Other {i}"), origin=booking.Origin("test", f"o{i}", "de"))
+        assert taken is not None
+    response = await client.post(f"{path}/move",
+                                 data={"csrf": form_value(slots_page, "csrf"), "start": first})
+    assert response.status == 409
+    assert "gerade vergeben" in await response.text()
+    assert (await row(h, a)).start == a.start
+    bad = await client.post(f"{path}/move", data={"csrf": form_value(slots_page, "csrf"),
+                                                  "start": "morgen früh"})
+    assert bad.status == 400 and (await row(h, a)).start == a.start
+
+
+async def test_after_retention_the_link_is_gone(page_harness: Harness) -> None:
+    h = page_harness
+    a = await book(h)
+    path = await path_for(h, a)
+    client = await h.http()
+    h.clock.now = a.end + timedelta(days=2)
+    await purge(h.ctx.db, Policy(), h.ctx.now())
+    response = await client.get(path)
+    assert response.status == 410 and "Anna" not in await response.text()
+
+
+async def test_links_survive_a_restart_without_a_configured_secret(
+        smtp_server: SMTPPeer, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    smtp_server.env(monkeypatch)
+    monkeypatch.delenv("AMTSBOTE_LINK_SECRET", raising=False)
+    url = f"sqlite+aiosqlite:///{tmp_path}/restart.sqlite3"
+    async with Harness(config=CONFIG, database_url=url) as first:
+        a = await book(first)
+        path = await path_for(first, a)
+    async with Harness(config=CONFIG, database_url=url) as second:
+        client: TestClient = await second.http()
+        assert (await client.get(path)).status == 200
+
+
+async def test_a_configured_secret_is_used_and_must_be_long(
+        smtp_server: SMTPPeer, monkeypatch: pytest.MonkeyPatch) -> None:
+    smtp_server.env(monkeypatch)
+    secret = "k" * 40
+    monkeypatch.setenv("AMTSBOTE_LINK_SECRET", secret)
+    async with Harness(config=CONFIG) as h:
+        a = await book(h)
+        path = await path_for(h, a)
+        claims = jwt.decode(path.rsplit("/", 1)[1], secret, algorithms=["HS256"],
+                            audience=AUDIENCE)
+        assert claims["sub"] == str(a.id) and claims["exp"] == int(a.end.timestamp())
+        assert a.reference not in str(claims)  # the readable token does not show it
+    monkeypatch.setenv("AMTSBOTE_LINK_SECRET", "short")
+    with pytest.raises(ConfigError, match="AMTSBOTE_LINK_SECRET"):
+        async with Harness(config=CONFIG):
+            pass
