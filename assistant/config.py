@@ -242,7 +242,7 @@ class Config(Strict):
     def enabled_plugins(self) -> set[str]:
         """Names of plugins config.yml switches on (`enabled: false` switches one off)."""
         names = {n for n, s in {**self.channels, **self.plugins}.items()
-                 if (s or {}).get("enabled", True) is not False}
+                 if _truthy((s or {}).get("enabled", True))}
         names |= {o.calendar.backend for o in self.offices}
         if self.video.get("provider"):
             names.add(str(self.video["provider"]))
@@ -251,6 +251,13 @@ class Config(Strict):
     def plugin_settings(self, name: str) -> dict[str, Any]:
         raw = self.channels.get(name, self.plugins.get(name)) or {}
         return {k: v for k, v in raw.items() if k != "enabled"}
+
+
+def _truthy(value: Any) -> bool:
+    """`enabled: false`, also when it came from `${VAR:-false}` as a string."""
+    if isinstance(value, str):
+        return value.strip().casefold() not in {"", "false", "0", "no", "off"}
+    return bool(value)
 
 
 class _LocatedValueError(ValueError):

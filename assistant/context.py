@@ -6,7 +6,7 @@ Plugins receive it as `ctx` in every hook. Tests build one with `assistant.testi
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -121,6 +121,12 @@ class Context:
             row = await session.get(PluginState, (plugin, key))
             return row.value if row else None
 
+    async def delete_state(self, plugin: str, key: str) -> None:
+        async with self.db() as session:
+            await session.execute(
+                delete(PluginState).where(PluginState.plugin == plugin, PluginState.key == key))
+            await session.commit()
+
     async def set_state(self, plugin: str, key: str, value: dict[str, Any]) -> None:
         async with self.db() as session:
             row = await session.get(PluginState, (plugin, key))
@@ -132,4 +138,3 @@ class Context:
             await session.commit()
 
 
-Hook = Callable[..., Awaitable[Any] | None]

@@ -36,6 +36,8 @@ SERVICES = ["einen Personalausweis", "einen Reisepass", "eine Meldebescheinigung
             "eine Beglaubigung", "mich ummelden"]
 WHEN = ["nächste Woche", "so bald wie möglich", "am Donnerstag", "übernächste Woche",
         "Anfang Dezember"]
+FIRST = ["Anna", "Karl", "Erika", "Jürgen", "Sam", "Fatima", "Heike", "Lukas"]
+LAST = ["Schmidt", "Krause", "Müller", "Okafor", "Lehmann", "Nguyen", "Richter", "Wolf"]
 CODE = re.compile(r"\b[A-HJ-NP-Z2-9]{3}-[A-HJ-NP-Z2-9]{3}\b")
 
 
@@ -68,7 +70,11 @@ class Citizen:
         t0 = time.perf_counter()
         async with self.http.post(self.url, json={"sender": self.sender, "message": text}) as r:
             body = await r.json()
+        if r.status != 200:
+            raise RuntimeError(f"HTTP {r.status}: {body}")
         self.latencies.append(time.perf_counter() - t0)
+        if os.environ.get("BENCH_VERBOSE"):
+            print(f"{self.sender} > {text}\n  < {[m.get('text', '')[:70] for m in body]}")
         self.messages += 1
         return "\n".join(m.get("text", "") for m in body)
 
@@ -84,7 +90,7 @@ class Citizen:
                 text = await self.say("so bald wie möglich")
             else:
                 text = await self.say("Personalausweis in Riesa nächste Woche")
-        text = await self.say(f"Max Mustermann {self.sender[-4:]}".replace(".", ""))
+        text = await self.say(f"{rng.choice(FIRST)} {rng.choice(LAST)}")
         if "Handynummer" in text or "E-Mail" in text:
             text = await self.say("überspringen")
         text = await self.say("ja")
@@ -170,13 +176,16 @@ async def main() -> None:
     db_url = args.database_url or f"sqlite+aiosqlite:///{tmp.name}/bench.sqlite3"
     env = {**os.environ, "DATABASE_URL": db_url, "RASA_URL": rasa,
            "AMTSBOTE_PORT": str(args.port), "AMTSBOTE_HOST": "127.0.0.1"}
+    (ROOT / "var").mkdir(exist_ok=True)
+    server_log = open(ROOT / "var" / "bench-server.log", "wb")  # noqa: SIM115 - lives with the server
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "assistant.cli", "-c", str(ROOT / "config.yml"), "serve",
-        env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=server_log)
     try:
         await wait_http(rasa)
         await wait_http(f"http://127.0.0.1:{args.port}/healthz")
         url = f"http://127.0.0.1:{args.port}/webhooks/rest/webhook"
+        print(f"server log: {server_log.name}", flush=True)
         await run_conversations(url, 2, 4)  # warm-up
         res = await run_conversations(url, args.concurrency, args.conversations)
         lat = res["latencies"]
@@ -199,6 +208,7 @@ async def main() -> None:
         await server.wait()
         if rasa_proc is not None:
             rasa_proc.stop()
+        server_log.close()
         tmp.cleanup()
 
 

@@ -85,7 +85,7 @@ def populate(server: Radicale, bodies: list[bytes], how: str) -> tuple[str, floa
         for i, body in enumerate(bodies):
             (folder / f"bench-{i}.ics").write_bytes(body)
         server.start()
-        cal = server.client().calendar(url=f"{server.url}{CALDAV_USER}/bench/")
+        cal = server.client(timeout=1800).calendar(url=f"{server.url}{CALDAV_USER}/bench/")
     else:
         cal = server.client().principal().make_calendar(name="Bürgerbüro Bench", cal_id="bench")
         client = server.client()
@@ -98,7 +98,8 @@ def populate(server: Radicale, bodies: list[bytes], how: str) -> tuple[str, floa
 
 async def measure(server: Radicale, url: str, runs: int) -> dict[str, float | int]:
     cal = server.client().calendar(url=url)
-    config = office_calendar("caldav", caldav_options(server, cal, cache_seconds=3600))
+    config = office_calendar("caldav", caldav_options(server, cal, cache_seconds=3600,
+                                                      timeout_seconds=600))
     async with Harness(config, now=NOW) as h:
         office = h.ctx.config.office("meissen")
         t0 = time.perf_counter()

@@ -46,6 +46,7 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import (
     BadRequest,
+    ChatMigrated,
     Conflict,
     Forbidden,
     InvalidToken,
@@ -288,10 +289,12 @@ class TelegramChannel:
         for name in _LOGGERS:
             logging.getLogger(name).removeFilter(self._redact)
 
-    def _spawn(self, coro: Awaitable[Any]) -> None:
+    def _spawn(self, coro: Awaitable[T]) -> asyncio.Future[T]:
+        """Run `coro` as a task that `stop()` waits for."""
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     # -- incoming -----------------------------------------------------------------------------
     async def on_webhook(self, request: web.Request) -> web.Response:
@@ -314,7 +317,8 @@ class TelegramChannel:
         except Exception:
             log.warning("Telegram update %s could not be read; ignored", data["update_id"])
             return web.Response(status=200)
-        await self._process(update)
+        # Shielded: if Telegram hangs up early, the citizen's turn still completes.
+        await asyncio.shield(self._spawn(self._process(update)))
         return web.Response(status=200)
 
     async def _dispatch(self, update: Update) -> None:
@@ -477,7 +481,10 @@ class TelegramChannel:
                 return await self._send_text(chat_id, text, fallback, fallback)
             log.warning("Telegram refused a message: %s", exc.message)
         except Forbidden:
-            log.info("a Telegram citizen blocked the bot; message dropped")
+            log.info("a Telegram chat blocked the bot or removed it; message dropped")
+        except ChatMigrated as exc:
+            log.error("a Telegram group became a supergroup with chat id %s: update "
+                      "channels.telegram staff chat ids", exc.new_chat_id)
         except TelegramError as exc:
             log.warning("Telegram message not sent: %s", _describe(exc))
         return False

@@ -19,6 +19,7 @@ import logging
 import re
 import secrets
 import string
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -49,6 +50,7 @@ MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MAX_FRAME = 32 * 1024  # bytes of one WebSocket frame; texts are limited by max_message_chars
 QUEUE = 4  # messages of one connection waiting to be answered
 DUPLICATE_WAIT = 15.0  # seconds a redelivered message waits for the first one's answer
+RECENT = 5000  # answers kept in memory for redeliveries to this process
 QR_KEYS = {"book.done", "reschedule.done"}
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
@@ -215,6 +217,7 @@ class Hub:
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
         self.open: set[web.WebSocketResponse] = set()
         self.http_limiter = RateLimiter(self.s.messages_per_minute)
+        self.recent: OrderedDict[str, asyncio.Future[list[dict[str, Any]]]] = OrderedDict()
         public = ctx.config.server.public_url
         self.trusted = set(self.s.allowed_origins)
         if public:
@@ -263,25 +266,55 @@ class Hub:
     # -- one message --------------------------------------------------------------------------
     async def answer(self, sender: str, mid: str | None, text: str, language: str,
                      mode: str) -> list[dict[str, Any]] | None:
-        """The rendered replies to one message; a redelivered id gets the stored answer
-        (None when the first delivery has not finished within DUPLICATE_WAIT)."""
+        """The rendered replies to one message. A redelivered id (the browser re-sends what
+        was unanswered when its connection dropped) gets the first answer instead of being
+        handled twice: from memory in this process, else from the delivery record in the
+        database (another worker, a restart). None if that answer is not there in time."""
         key = f"{sender}:{mid}" if mid else None
-        if key and not await self.ctx.first_delivery(NAME, key):
-            for _ in range(int(DUPLICATE_WAIT / 0.25)):
-                stored = await self.ctx.delivery_response(NAME, key)
-                if stored is not None:
-                    return list(stored.get("messages", []))
-                await asyncio.sleep(0.25)
-            return None
+        if key is None:
+            return await self._handle(sender, text, language, mode)
+        earlier = self.recent.get(key)
+        if earlier is not None:
+            try:
+                return list(await asyncio.wait_for(asyncio.shield(earlier), DUPLICATE_WAIT))
+            except (TimeoutError, asyncio.CancelledError):
+                return None
+        future: asyncio.Future[list[dict[str, Any]]] = asyncio.get_running_loop().create_future()
+        self.recent[key] = future
+        while len(self.recent) > RECENT:
+            self.recent.popitem(last=False)
+        try:
+            if await self.ctx.first_delivery(NAME, key):
+                messages = await self._handle(sender, text, language, mode)
+                await self.ctx.store_delivery_response(NAME, key, {"messages": messages})
+            else:
+                messages = await self._stored(key)
+        except BaseException:
+            self.recent.pop(key, None)
+            future.cancel()
+            raise
+        if messages is None:
+            self.recent.pop(key, None)
+            future.cancel()
+        else:
+            future.set_result(messages)
+        return messages
+
+    async def _stored(self, key: str) -> list[dict[str, Any]] | None:
+        for _ in range(int(DUPLICATE_WAIT / 0.25)):
+            stored = await self.ctx.delivery_response(NAME, key)
+            if stored is not None:
+                return list(stored.get("messages", []))
+            await asyncio.sleep(0.25)
+        return None
+
+    async def _handle(self, sender: str, text: str, language: str,
+                      mode: str) -> list[dict[str, Any]]:
         assert self.ctx.dialogue is not None
         replies = await self.ctx.dialogue.handle(Incoming(
-            channel=NAME, sender=sender, text=text, language=language,
-            metadata={"mode": mode}))
+            channel=NAME, sender=sender, text=text, language=language, metadata={"mode": mode}))
         qr = self.s.qr_code == "everywhere" or (self.s.qr_code == "kiosk" and mode == "kiosk")
-        messages = render(self.ctx, replies, qr)
-        if key:
-            await self.ctx.store_delivery_response(NAME, key, {"messages": messages})
-        return messages
+        return render(self.ctx, replies, qr)
 
     async def end(self, sender: str, language: str) -> None:
         """Abandon a conversation (kiosk "Fertig", "Neu beginnen"): release held slots."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -26,7 +27,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from assistant.http.ics_feed import is_own_uid
-from assistant.i18n import t, when
+from assistant.i18n import day, t, when
 from assistant.storage.models import Appointment
 from assistant.views import BusyInterval, CalendarUnavailable
 
@@ -86,6 +87,29 @@ def busy_of(cal: Calendar, start: datetime, end: datetime, tz: tzinfo,
     return out
 
 
+_COMPONENT = re.compile(r"^BEGIN:(VTIMEZONE|VEVENT)\r?$.*?^END:\1\r?$", re.M | re.S)
+_TZID = re.compile(r"^TZID:(.*?)\r?$", re.M)
+
+
+def merge_calendars(texts: Iterable[str]) -> Calendar:
+    """Many VCALENDAR objects (as a CalDAV server returns them) as one calendar: every VEVENT,
+    and each VTIMEZONE once (the same zone comes with every object; parsing it a thousand
+    times costs more than the events). Lines are matched unfolded, as RFC 5545 guarantees for
+    BEGIN/END lines."""
+    zones: dict[str, str] = {}
+    events: list[str] = []
+    for text in texts:
+        for m in _COMPONENT.finditer(text):
+            if m.group(1) == "VEVENT":
+                events.append(m.group(0))
+            else:
+                tzid = _TZID.search(m.group(0))
+                zones.setdefault(tzid.group(1) if tzid else m.group(0), m.group(0))
+    body = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Amtsbote//merge//EN",
+                         *zones.values(), *events, "END:VCALENDAR", ""])
+    return Calendar.from_ical(body)
+
+
 def overlapping(items: Iterable[Busy], start: datetime, end: datetime) -> list[Busy]:
     return [b for b in items if b.start < end and start < b.end]
 
@@ -114,10 +138,8 @@ class BusyCache:
         self.failed_at: datetime | None = None
         self.fetches = 0  # server round trips, for tests and the benchmark
 
-    def _fresh(self, now: datetime, start: datetime, end: datetime) -> bool:
-        return (self.fetched_at is not None and self.window is not None
-                and now - self.fetched_at < self.ttl
-                and self.window[0] <= start and end <= self.window[1])
+    def _fresh(self, now: datetime) -> bool:
+        return self.fetched_at is not None and now - self.fetched_at < self.ttl
 
     async def refresh(self, now: datetime) -> bool:
         """Read the source now (unless it failed less than `retry` ago); True on success."""
@@ -148,10 +170,10 @@ class BusyCache:
         return True
 
     async def get(self, now: datetime, start: datetime, end: datetime) -> list[Busy]:
-        """Busy intervals overlapping [start, end); raises CalendarUnavailable only when the
-        source has never been read."""
+        """Busy intervals overlapping [start, end) (as far as the read window reaches: the
+        booking horizon); raises CalendarUnavailable only when the source was never read."""
         async with self._lock:
-            if not self._fresh(now, start, end):
+            if not self._fresh(now):
                 await self._refresh(now)
         if self.window is None:
             raise CalendarUnavailable(f"calendar {self.name} not readable yet")
@@ -177,6 +199,18 @@ async def refresh_loop(caches: Callable[[], Iterable[BusyCache]], ctx: Context,
 # -- conflicts with bookings -------------------------------------------------------------------
 
 STATE_PLUGIN = "calendar"
+
+
+def span(b: Busy, tz: tzinfo, lang: str) -> str:
+    """`Donnerstag, 26. November 2026` for all-day entries, else start and end time."""
+    start, end = b.start.astimezone(tz), b.end.astimezone(tz)
+    if start.time() == end.time() == time.min:
+        last = (end - timedelta(days=1)).date()
+        first = day(start.date(), lang)
+        return first if last == start.date() else f"{first} – {day(last, lang)}"
+    if start.date() == end.date():
+        return f"{when(start, lang)} – {end:%H:%M}"
+    return f"{when(start, lang)} – {when(end, lang)}"
 
 
 async def report_conflicts(ctx: Context, office: Office, items: list[Busy], frm: datetime,
@@ -218,8 +252,7 @@ async def report_conflicts(ctx: Context, office: Office, items: list[Busy], frm:
                 service=service.name.get(lang) if service else a.service_id,
                 when=when(a.start.astimezone(tz), lang), counter=a.counter,
                 event=b.summary or t("calendar.conflict_untitled", lang),
-                event_when=f"{when(b.start.astimezone(tz), lang)} – "
-                           f"{b.end.astimezone(tz):%H:%M}",
+                event_when=span(b, tz, lang),
             )
             log.warning("calendar conflict at %s: appointment %s overlaps entry %s",
                         office.id, a.id, b.uid)

@@ -215,7 +215,7 @@ async def busy_from(caches: list[BusyCache], ctx: Context, office: Office, start
     for cache, result in zip(caches, results, strict=True):
         if isinstance(result, CalendarUnavailable):
             failures.append(result)
-            log.warning("calendar %s: %s", cache.name, result)
+            log.debug("calendar %s: %s", cache.name, result)  # the cache logged the failure
         elif isinstance(result, BaseException):
             raise result
         else:

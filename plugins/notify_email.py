@@ -321,7 +321,10 @@ def build_message(ctx: Context, s: EmailSettings, event: str, a: AppointmentView
     if s.reply_to:
         msg["Reply-To"] = s.reply_to
     msg["Date"] = format_datetime(ctx.now().astimezone(UTC))
-    stamp = int(a.updated_at.timestamp())
+    # Stable across retries (clients drop duplicates), distinct per event, change and reminder.
+    stamp = str(int(a.updated_at.timestamp()))
+    if event == "reminder":
+        stamp += f".{int((a.start - ctx.now()).total_seconds() // 3600)}h"
     msg["Message-ID"] = f"<{event}.{a.reference}.{stamp}@{s.domain}>"
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
     msg.set_content(_text(ctx, event, a, link))

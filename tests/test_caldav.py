@@ -335,3 +335,17 @@ async def test_second_server_xandikos(xandikos: Any) -> None:
         await cancel(h.ctx, a.id, ORIGIN)
         await h.run_outbox_now()
         assert events_with_uid(cal, uid(a)) == []
+
+
+async def test_admin_check_reads_each_calendar_once(radicale: Radicale) -> None:
+    from plugins.calendar_caldav import check
+    from tests.peers.radicale import free_port
+
+    cal = radicale.new_calendar()
+    add_event(cal, "team@groupware", at(TUE, 10), at(TUE, 11), "Teambesprechung")
+    ok, lines = check(office_calendar("caldav", caldav_options(radicale, cal)))
+    assert ok and lines[0].startswith("meissen: ok – 1 calendar(s)") and "1 busy" in lines[0]
+    down = {**caldav_options(radicale), "url": f"http://127.0.0.1:{free_port()}/amtsbote/x/"}
+    ok, lines = check(office_calendar("caldav", down))
+    assert not ok and lines[0].startswith("meissen: FAILED – http://127.0.0.1/…")
+    assert "not-checked" not in lines[0]

@@ -180,6 +180,7 @@ async def test_new_closure_over_a_booking_is_reported_to_staff(feed_server: Feed
         [(office, kind, text)] = h.channel.notices
         assert (office, kind) == ("riesa", "calendar_conflict")
         assert a.display_reference in text and "Hochwasser" in text and "Weber" not in text
+        assert "(Donnerstag, 26. November 2026)" in text, text
 
 
 async def test_caldav_office_with_an_extra_closures_feed(

@@ -410,7 +410,8 @@ async def test_polling_after_a_crash_before_the_offset_was_saved(
     db = f"sqlite+aiosqlite:///{tmp_path}/crash.sqlite3"
     async with running(tg, monkeypatch, mode="polling", database_url=db) as h:
         update = tg.queue(tg.message(ANNA, "/help"))
-        await tg.wait_for(lambda: tg.messages(ANNA))
+        await tg.wait_for(lambda: any(c.params.get("offset", 0) > update["update_id"]
+                                      for c in tg.called("getUpdates")))  # offset saved
         # Simulate a crash right after the answer: the new offset never reached the database
         # and Telegram never saw a getUpdates confirming the update, so it hands it out again.
         await h.ctx.set_state("telegram", "polling", {})

@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientWebSocketResponse, WSServerHandshakeError
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from assistant.booking.appointments import to_view
 from assistant.config import ConfigError, load_config
+from assistant.http.app import create_app
 from assistant.messages import Reply
 from assistant.plugins import create_manager
 from assistant.storage.models import Appointment, Conversation
@@ -199,6 +200,11 @@ async def test_a_redelivered_message_is_answered_once(chat: Harness) -> None:
     over_http = await client.post("/webchat/message", json={
         "sender": sender, "id": "a2", "text": '/inform{"service": "reisepass"}'})
     assert (await over_http.json())["messages"] == first["messages"]
+    # a second worker process (its own app, the same database) knows it too
+    async with TestClient(TestServer(create_app(chat.ctx, manage_lifecycle=False))) as worker:
+        other = await worker.post("/webchat/message", json={
+            "sender": sender, "id": "a2", "text": '/inform{"service": "reisepass"}'})
+        assert (await other.json())["messages"] == first["messages"]
     assert (await state(chat, sender))["turns"] == turns
     await ws.close()
 

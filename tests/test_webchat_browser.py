@@ -34,6 +34,7 @@ pytestmark = pytest.mark.browser
 CONFIG = Path(__file__).parent / "configs" / "webchat.yml"
 OFFLINE_NLU = "http://127.0.0.1:9"
 SLOT = re.compile(r"\d\d:\d\d")
+NO_PAGE_SCROLL = "document.scrollingElement.scrollHeight <= window.innerHeight"
 expect.set_options(timeout=15_000)
 
 
@@ -88,6 +89,7 @@ def display(reference: str) -> str:
 async def shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.mouse.move(0, 0)
+    await page.wait_for_timeout(800)  # smooth scrolling to the newest message
     await page.screenshot(path=str(SCREENSHOTS / name))
 
 
@@ -205,6 +207,8 @@ async def test_full_page_books_in_english(rasa_url: str, page: Page) -> None:
             "reisepass", "meissen", "sam.taylor@example.org")
         assert appt.language == "en"
         await expect(log).to_contain_text(display(appt.reference))
+        await expect(page.get_by_role("heading", level=1)).to_be_in_viewport()
+        assert await page.evaluate(NO_PAGE_SCROLL), "only the conversation scrolls"
         await shot(page, "fullpage.png")
 
 
@@ -253,8 +257,11 @@ async def test_kiosk_books_shows_a_qr_code_and_forgets_everything_when_left_alon
         await expect(qr).to_be_visible()
         appt = await appointment_of(app.h, "Erika Mustermann")
         await expect(qr).to_have_attribute("alt", re.compile(display(appt.reference)))
+        await expect(page.get_by_role("button", name="Fertig")).to_be_in_viewport()
+        assert await page.evaluate(NO_PAGE_SCROLL), "only the conversation scrolls"
         size = await qr.bounding_box()
         assert size and size["width"] >= 200  # big enough to scan from the screen
+        await qr.evaluate("img => img.scrollIntoView({block: 'center'})")
         await shot(page, "kiosk.png")
         sender = await page.evaluate("window.amtsboteKiosk.chat.sender")
 

@@ -2,8 +2,9 @@
 
 It survives restarts and is shared by several worker processes: on PostgreSQL the row is
 locked (`SELECT … FOR UPDATE`) for the whole turn, so two messages of one citizen arriving at
-two workers are handled one after the other. Within one process an asyncio lock does the same
-(and is all SQLite needs, where one writer runs at a time anyway).
+two workers are handled one after the other. Within one process an asyncio lock does the same,
+and is all SQLite needs (one process): there the state is read and written in two short
+transactions, so no connection is held while Rasa is asked.
 """
 
 from __future__ import annotations
@@ -37,26 +38,39 @@ def _lock(key: tuple[str, str]) -> asyncio.Lock:
 class Turn:
     """The state of one conversation during one message; `save()` writes it back."""
 
-    def __init__(self, session: AsyncSession, row: Conversation) -> None:
-        self.session = session
+    def __init__(self, db: async_sessionmaker, session: AsyncSession | None,
+                 row: Conversation) -> None:
+        self.db = db
+        self.session = session  # held (and row-locked) for the turn on PostgreSQL
         self.row = row
         self.state: dict[str, Any] = dict(row.state or {})
 
     async def save(self, now: datetime) -> None:
-        self.row.state = self.state
-        self.row.updated_at = now
-        await self.session.commit()
+        if self.session is not None:
+            self.row.state = self.state
+            self.row.updated_at = now
+            await self.session.commit()
+            return
+        async with self.db() as session:
+            row = await session.get(Conversation, (self.row.channel, self.row.sender))
+            assert row is not None
+            row.state = self.state
+            row.updated_at = now
+            await session.commit()
 
 
 @asynccontextmanager
 async def conversation(
     db: async_sessionmaker, channel: str, sender: str, now: datetime
 ) -> AsyncIterator[Turn]:
-    key = (channel, sender)
-    lock = _lock(key)
-    async with lock, db() as session:
+    async with _lock((channel, sender)), db() as session:
         row = await _load(session, channel, sender, now)
-        yield Turn(session, row)
+        if session.bind.dialect.name == "sqlite":
+            await session.commit()
+            session.expunge(row)
+            yield Turn(db, None, row)
+        else:
+            yield Turn(db, session, row)
 
 
 async def _load(session: AsyncSession, channel: str, sender: str, now: datetime) -> Conversation:

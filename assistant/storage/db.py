@@ -30,7 +30,7 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=40, pool_pre_ping=True)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

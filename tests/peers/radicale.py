@@ -85,9 +85,9 @@ class DavServer:
                 self.proc.wait()
         self.proc = None
 
-    def client(self) -> caldav.DAVClient:
+    def client(self, timeout: float = 60) -> caldav.DAVClient:
         return caldav.DAVClient(url=self.url, username=CALDAV_USER, password=CALDAV_PASSWORD,
-                                timeout=60, enable_rfc6764=False)
+                                timeout=timeout, enable_rfc6764=False)
 
     def new_calendar(self, name: str | None = None) -> Any:
         """A new, empty calendar; its display name is `name` (or a random one)."""
@@ -116,9 +116,9 @@ class Xandikos(DavServer):
                 "--state-dir", str(self.folder / "state"), "-l", "127.0.0.1",
                 "-p", str(self.port), "--current-user-principal", "/user/"]
 
-    def client(self) -> caldav.DAVClient:
+    def client(self, timeout: float = 60) -> caldav.DAVClient:
         return caldav.DAVClient(url=self.principal_url, username=CALDAV_USER,
-                                password=CALDAV_PASSWORD, timeout=60, enable_rfc6764=False)
+                                password=CALDAV_PASSWORD, timeout=timeout, enable_rfc6764=False)
 
 
 @pytest.fixture(scope="session")

@@ -119,7 +119,7 @@
     this.opts = options;
     this.mode = options.mode || cfg.mode || "page";
     this.base = (options.base || "").replace(/\/$/, "");
-    this.lang = options.language || cfg.language || "de";
+    this.lang = options.language || options.defaultLanguage || cfg.language || "de";
     this.store = options.persist ? storage("localStorage") : null;
     this.storeKey = "amtsbote.webchat:" + (this.base || window.location.origin);
     this.sender = null;
@@ -352,6 +352,12 @@
     if (Date.now() - (data.updated || 0) <= maxAge && Array.isArray(data.entries)) {
       this.entries = data.entries.filter(function (e) { return e && typeof e.text === "string"; });
       this.choices = Array.isArray(data.choices) ? data.choices : [];
+      /* messages not answered before the page was left: sent again, same id, answered once */
+      this.pending = (Array.isArray(data.pending) ? data.pending : []).filter(function (m) {
+        return m && typeof m.id === "string" && typeof m.text === "string";
+      }).map(function (m) {
+        return { id: m.id, text: m.text, display: String(m.display || ""), silent: !!m.silent, via: null };
+      });
     } else {
       this.sender = null;  /* an old conversation: start a new one */
     }
@@ -366,7 +372,10 @@
         entries: keep ? this.entries.map(function (e) {
           return { who: e.who, text: e.text, lang: e.lang };
         }) : [],
-        choices: keep ? this.choices : []
+        choices: keep ? this.choices : [],
+        pending: keep ? this.pending.map(function (m) {
+          return { id: m.id, text: m.text, display: m.display, silent: m.silent };
+        }) : []
       }));
     } catch (e) { /* storage full or blocked */ }
   };
@@ -385,6 +394,7 @@
       window.addEventListener("online", function () { self.connectNow(); });
     }
     if (this.entries.length === 0 && this.pending.length === 0) this.send("/greet", "", true);
+    else if (this.pending.length) { this.setTyping(true); this.flush(); }
   };
 
   /* Kiosk: start a fresh conversation in `lang`. */
@@ -405,6 +415,7 @@
     this.pending.push(msg);
     this.setTyping(true);
     this.activity();
+    this.save();
     this.flush();
   };
 

@@ -95,7 +95,7 @@
       mode: "widget",
       base: base,
       persist: true,
-      language: pageLanguage(),
+      defaultLanguage: pageLanguage(),
       headingLevel: 2,
       tools: ["lang", "restart", "close"],
       onClose: close,
