@@ -59,6 +59,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Set up Rasa (env, model), start it, then serve on SQLite and print the chat URL."""
     from assistant.nlu import rasa_runner
 
+    if os.environ.get("TWILIO_AUTH_TOKEN"):
+        os.environ.setdefault("TWILIO_ENABLED", "true")
     config = _config(args)
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     token = os.environ.get("AMTSBOTE_API_TOKEN")
@@ -86,7 +88,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         chat = f"{base}/" if config.channels.get("webchat") is not None else (
             f"{base}/webhooks/rest/webhook (POST, Rasa REST format)")
         announce = f"\n  Web chat:  {chat}\n  Kiosk:     {base}/kiosk\n  API:       " \
-                   f"{base}/api/v1/openapi.json\n  {token_note}\n  Stop with Ctrl+C.\n"
+                   f"{base}/api/v1/openapi.json\n  {token_note}\n"
+        if config.channels.get("sms") and "sms" in config.enabled_plugins():
+            announce += (f"  Twilio:    SMS {base}/webhooks/twilio/sms, "
+                         f"voice {base}/webhooks/twilio/voice\n")
+        announce += "  Stop with Ctrl+C.\n"
         asyncio.run(_serve(config, host, port, announce))
     except KeyboardInterrupt:
         pass
@@ -149,7 +155,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  server:   {config.server.host}:{config.server.port}"
           f" (public URL: {config.server.base_url})")
     print(f"  video:    {config.video.get('provider')}")
-    print(f"  channels: {', '.join(sorted(config.channels)) or '-'}")
+    enabled = config.enabled_plugins()
+    print(f"  channels: {', '.join(sorted(c for c in config.channels if c in enabled)) or '-'}")
     print(f"  plugins:  {', '.join(sorted(config.enabled_plugins()))}")
     for o in config.offices:
         chans = ", ".join(o.channels) if o.channels is not None else "all enabled"

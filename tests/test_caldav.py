@@ -202,11 +202,22 @@ async def test_server_down_booking_succeeds_and_event_appears_once(
         assert item is not None and item.done_at is None and item.attempts == 1
         assert "CalendarWriteError" in (item.last_error or "")
         assert "not-checked" not in (item.last_error or "")
+        # Booked and cancelled while the server is down: its late create must not revive it.
+        gone = await book(h, at(TUE, 10, 30))
+        await cancel(h.ctx, gone.id, ORIGIN)
+        await h.run_outbox_now()
 
         server.start()
         h.clock.advance(minutes=1)
         await h.run_outbox_now()
+        h.clock.advance(minutes=1)
+        await h.run_outbox_now()
+        async with h.ctx.db() as session:
+            pending = await session.scalars(select(OutboxItem).where(
+                OutboxItem.kind == "calendar", OutboxItem.done_at.is_(None)))
+            assert list(pending) == []
         assert len(events_with_uid(cal, uid(a))) == 1
+        assert events_with_uid(cal, uid(gone)) == []
         # The same create again (a second worker, a retry after a lost answer): still one.
         office = h.ctx.config.office("meissen")
         await h.ctx.call_first("calendar_create_event", ctx=h.ctx, backend="caldav",
