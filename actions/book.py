@@ -13,7 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from assistant import stats
 from assistant.booking import occupancy
 from assistant.booking.appointments import last_name_key, to_view
+from assistant.booking.calendar import busy_for
 from assistant.booking.references import new_reference
+from assistant.booking.slots import busy_cells, free_counters
 from assistant.outbox import enqueue
 from assistant.storage.models import Appointment, Occupancy
 from assistant.views import AppointmentView
@@ -49,10 +51,12 @@ async def hold(ctx: Context, office_id: str, start: datetime, end: datetime) -> 
     token = secrets.token_urlsafe(16)
     now = ctx.now()
     expires = now + timedelta(minutes=ctx.config.booking.hold_minutes)
+    busy = await busy_for(ctx, office, start, end)
+    free = free_counters(start, end - start, office.counters, busy_cells(busy, office.counters))
     async with ctx.db() as session:
         counter = await occupancy.take(
             session, office_id, office.counters, start, end,
-            now=now, hold=token, expires_at=expires,
+            now=now, hold=token, expires_at=expires, only=free,
         )
         await session.commit()
     return token if counter is not None else None

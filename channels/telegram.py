@@ -85,7 +85,7 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _COMMAND = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s.*)?$", re.S)
-_LOGGERS = ("httpx", "telegram.Bot", "telegram.request.BaseRequest")
+_LOGGERS = ("httpx", "telegram.Bot", "telegram.request.BaseRequest", __name__)
 T = TypeVar("T")
 
 
@@ -368,9 +368,12 @@ class TelegramChannel:
             await self._call(lambda: self.bot.answer_callback_query(query.id, text=answer))
         if payload is None:
             return
-        if isinstance(query.message, Message):
-            await self._mark_chosen(query.message, query.data or "", lang or "de")
-        await self._converse(chat_id, payload, lang, update_id)
+        turn = self._converse(chat_id, payload, lang, update_id)
+        if isinstance(query.message, Message):  # the edit need not wait for the answer
+            await asyncio.gather(self._mark_chosen(query.message, query.data or "", lang or "de"),
+                                 turn)
+        else:
+            await turn
 
     async def _converse(self, chat_id: int, text: str, lang: str | None, update_id: int) -> None:
         assert self.ctx.dialogue is not None

@@ -35,15 +35,18 @@ async def take(
     hold: str | None = None,
     expires_at: datetime | None = None,
     appointment_id: int | None = None,
+    only: tuple[int, ...] | None = None,
 ) -> int | None:
     """Occupy [start, end) on the first counter that is free; return it, or None if all are taken.
+
+    `only` limits the counters tried (those the office calendar leaves free).
 
     Each counter is tried in a savepoint: the unique constraint on (office, counter, cell)
     rejects a cell another transaction holds, on SQLite and PostgreSQL alike.
     """
     await purge_expired_holds(session, office_id, now)
     rows = cells(start, end)
-    for counter in range(1, counters + 1):
+    for counter in only if only is not None else range(1, counters + 1):
         try:
             async with session.begin_nested():
                 await session.execute(

@@ -90,7 +90,7 @@ async def occupied_cells(
     return {(c, cell) for c, cell in rows}
 
 
-def _busy_cells(busy: list[BusyInterval], counters: int) -> set[tuple[int, datetime]]:
+def busy_cells(busy: list[BusyInterval], counters: int) -> set[tuple[int, datetime]]:
     out: set[tuple[int, datetime]] = set()
     for b in busy:
         start = b.start.astimezone(UTC)
@@ -129,7 +129,7 @@ async def find_free_slots(
         return []
     duration = timedelta(minutes=service.duration_minutes)
     taken = await occupied_cells(session, office.id, frm, to + duration, now)
-    taken |= _busy_cells(busy, office.counters)
+    taken |= busy_cells(busy, office.counters)
     out: list[Slot] = []
     for start in candidate_starts(office, service, booking, frm, to):
         free = free_counters(start, duration, office.counters, taken)

@@ -135,8 +135,10 @@
     this.timers = {};
     this.bindings = [];
     this.restore();
-    this.build(root);
-    this.renderAll();
+    this.build();
+    this.renderAll();  /* before the log is in the page: screen readers do not re-read it all */
+    root.appendChild(this.root);
+    this.scroll(true);
   }
 
   Chat.prototype.t = function (key, params) {
@@ -170,7 +172,7 @@
 
   Chat.prototype.otherLang = function () { return this.lang === "de" ? "en" : "de"; };
 
-  Chat.prototype.build = function (container) {
+  Chat.prototype.build = function () {
     var self = this;
     var uid = "ab-" + randomId(4);
     var tools = this.opts.tools || ["lang", "restart"];
@@ -251,7 +253,6 @@
     this.root = h("section", {
       className: "ab-chat ab-mode-" + this.mode, "aria-labelledby": uid + "-title"
     }, [header, this.status, this.log, this.typing, this.choiceBox, this.form, note]);
-    container.appendChild(this.root);
     this.applyStrings();
   };
 
