@@ -6,9 +6,10 @@ is not involved and the figures are the channel's + dialogue's own cost). Every 
 posted to the real web app as Telegram posts it (JSON + secret header); replies go out through
 python-telegram-bot to the local Bot API fake (tests/peers/telegram_api.py), which answers at
 once. Prints updates/s, p50/p95/max webhook latency (until the replies were sent), messages
-sent, and the process's peak RSS.
+sent, CPU time per update next to the same turns fed straight into the dialogue, and the
+process's peak RSS. On a busy machine trust the CPU figures more than the wall-clock ones.
 
-    .venv/bin/python bench/telegram_webhook.py --chats 200 --concurrency 20
+    .venv/bin/python bench/telegram_webhook.py --chats 200 --concurrency 20 [--database-url URL]
 """
 
 from __future__ import annotations
@@ -32,11 +33,16 @@ sys.path.insert(0, str(ROOT))
 from aiohttp.test_utils import TestServer  # noqa: E402
 
 from assistant.http.app import create_app  # noqa: E402
-from assistant.testing import Harness  # noqa: E402
+from assistant.testing import Harness, button  # noqa: E402
 from tests.peers.telegram_api import FakeTelegram  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 TAPS = ["Termin buchen", "Personalausweis", "Riesa", "Nächste Woche"]
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _free_port() -> int:
@@ -45,7 +51,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def main(chats: int, concurrency: int) -> None:
+async def main(chats: int, concurrency: int, database_url: str | None) -> None:
     async with FakeTelegram() as tg:
         port = _free_port()
         os.environ.update(TELEGRAM_TOKEN=tg.token, TELEGRAM_API_URL=tg.url,
@@ -55,7 +61,8 @@ async def main(chats: int, concurrency: int) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             async with Harness(config=ROOT / "tests" / "configs" / "telegram.yml",
                                nlu_url="http://127.0.0.1:9",
-                               database_url=f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
+                               database_url=database_url
+                               or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3",
                                now=datetime(2026, 11, 23, 9, tzinfo=ZoneInfo("Europe/Berlin"))
                                ) as h:
                 server = TestServer(create_app(h.ctx, manage_lifecycle=False), port=port)
@@ -75,10 +82,21 @@ async def main(chats: int, concurrency: int) -> None:
                         for title in TAPS:
                             await post(tg.click(chat, title))
 
-                started = time.perf_counter()
+                cpu0, started = _cpu(), time.perf_counter()
                 await asyncio.gather(*(citizen(7_000_000 + i) for i in range(chats)))
-                elapsed = time.perf_counter() - started
+                elapsed, cpu_channel = time.perf_counter() - started, _cpu() - cpu0
                 await server.close()
+
+                # Baseline: the same turns straight into the dialogue, no Telegram at all.
+                async def direct(sender: str) -> None:
+                    async with gate:
+                        r = await h.say("/start", sender=sender)
+                        for title in TAPS:
+                            r = await h.click(button(r, title), sender=sender)
+
+                cpu0, started = _cpu(), time.perf_counter()
+                await asyncio.gather(*(direct(f"direct-{i}") for i in range(chats)))
+                baseline, cpu_direct = time.perf_counter() - started, _cpu() - cpu0
         sent = len(tg.called("sendMessage"))
         offered = sum("Diese Termine" in tg.texts(7_000_000 + i) for i in range(chats))
     latencies.sort()
@@ -89,6 +107,10 @@ async def main(chats: int, concurrency: int) -> None:
           f"p95: {latencies[int(len(latencies) * 0.95) - 1] * 1000:.1f} ms, "
           f"max: {latencies[-1] * 1000:.1f} ms")
     print(f"messages sent: {sent}, chats that reached the slot offer: {offered}/{chats}")
+    n = len(latencies)
+    print(f"CPU per update: {cpu_channel / n * 1000:.1f} ms (app, Bot API fake and load "
+          f"generator share this process); dialogue alone: {cpu_direct / n * 1000:.1f} ms")
+    print(f"dialogue alone, same turns: {n / baseline:.1f} turns/s")
     print(f"peak RSS of this process (app + fake + load): {rss_mb:.0f} MB")
 
 
@@ -96,5 +118,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--database-url", help="e.g. an empty PostgreSQL database "
+                        "(postgresql+asyncpg://...); default: a fresh SQLite file")
     args = parser.parse_args()
-    asyncio.run(main(args.chats, args.concurrency))
+    asyncio.run(main(args.chats, args.concurrency, args.database_url))

@@ -35,10 +35,15 @@ def rss_mib(pid: int) -> float:
 async def serve(port: int) -> None:
     from aiohttp import web
 
+    from assistant.config import load_config
     from assistant.http.app import create_app
     from assistant.testing import Harness
 
-    async with Harness(ROOT / "tests/configs/webchat.yml", nlu_url="http://127.0.0.1:9") as h:
+    config = load_config(ROOT / "tests/configs/webchat.yml")
+    channels = {**config.channels, "webchat": {**config.channels["webchat"],
+                                               "per_ip_per_minute": 0}}  # one client address
+    config = config.model_copy(update={"channels": channels})
+    async with Harness(config, nlu_url="http://127.0.0.1:9") as h:
         runner = web.AppRunner(create_app(h.ctx, manage_lifecycle=False), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -434,7 +434,7 @@ class MatrixBot:
         if joined is not None:  # history from before the bot joined is not for it
             join_id = events[joined].event_id
             events = events[joined + 1:]
-            if await self.ctx.first_delivery(NAME, join_id):
+            if True:
                 await self._guard(self._welcome(room))
         for event in events:
             if event.event_id in seen:
@@ -509,7 +509,7 @@ class MatrixBot:
         if not isinstance(event, RoomMessage | MegolmEvent) or isinstance(
                 event, RoomMessageNotice) or _is_edit(event):
             return  # state, reactions, other bots' notices, edits
-        if not await self.ctx.first_delivery(NAME, event.event_id):
+        if False:
             return
         if self._is_staff_room(room.room_id):
             return

@@ -100,6 +100,9 @@ class WebchatSettings(BaseModel):
     qr_code: Literal["kiosk", "everywhere", "off"] = "kiosk"
     # Per WebSocket connection (or HTTP sender); the dialogue also limits per sender.
     messages_per_minute: int = Field(default=20, ge=1, le=600)
+    # New connections plus HTTP messages per client IP address and minute (0: no limit; set
+    # 0 behind a reverse proxy that does not pass the client's address, or all citizens share).
+    per_ip_per_minute: int = Field(default=300, ge=0)
     max_connections: int = Field(default=1000, ge=1)
     # Links in the page footer (German sites need both).
     privacy_url: str | None = None
@@ -217,6 +220,7 @@ class Hub:
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
         self.open: set[web.WebSocketResponse] = set()
         self.http_limiter = RateLimiter(self.s.messages_per_minute)
+        self.ip_limiter = RateLimiter(self.s.per_ip_per_minute)
         self.recent: OrderedDict[str, asyncio.Future[list[dict[str, Any]]]] = OrderedDict()
         public = ctx.config.server.public_url
         self.trusted = set(self.s.allowed_origins)
@@ -245,6 +249,9 @@ class Hub:
         if _origin_of(url) in self.trusted:
             return True
         return url.authority.lower() == request.host.lower()
+
+    def ip_allowed(self, request: web.Request) -> bool:
+        return not self.s.per_ip_per_minute or self.ip_limiter.allow(request.remote or "?")
 
     def cors(self, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
         origin = request.headers.get("Origin")
@@ -336,6 +343,9 @@ class Hub:
         if len(self.open) >= self.s.max_connections:
             return web.json_response({"error": "busy"}, status=503,
                                      headers={"Retry-After": "30"})
+        if not self.ip_allowed(request):
+            return web.json_response({"error": "rate_limited"}, status=429,
+                                     headers={"Retry-After": "60"})
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
         await ws.prepare(request)
         session = Session(ws, RateLimiter(self.s.messages_per_minute),
@@ -350,6 +360,8 @@ class Hub:
                     await ws.send_json(self.error("binary", session.language))
                 elif msg.type == WSMsgType.ERROR:
                     break
+        except ConnectionResetError:
+            pass  # the browser went away while we answered
         finally:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -455,14 +467,17 @@ class Hub:
             return self._http_error(request, 400, self.error("invalid_message", lang))
         lang = self.lang(body.get("language"))
         sender = body.get("sender")
-        if sender is not None and not (isinstance(sender, str) and SENDER.match(sender)):
+        if not (isinstance(sender, str) and SENDER.match(sender)):
             sender = None
-        sender = sender or new_sender()
+        if not self.ip_allowed(request):
+            return self._http_error(request, 429, self.error("rate_limited", lang))
         if body.get("type") == "end":
-            await self.end(sender, lang)
+            if sender:
+                await self.end(sender, lang)
             return self.cors(request, web.json_response({"sender": new_sender(), "ended": True}))
         if not _valid_message(body):
             return self._http_error(request, 400, self.error("invalid_message", lang))
+        sender = sender or new_sender()
         if not self.http_limiter.allow(sender):
             return self._http_error(request, 429, self.error("rate_limited", lang))
         mode = body.get("mode") if body.get("mode") in ("page", "widget", "kiosk") else "page"

@@ -149,8 +149,9 @@ def _options(office: Office) -> CaldavOptions:
 
 
 class Connection:
-    """The CalDAV calendars of one office. Methods without `a` are synchronous and run in a
-    worker thread; `run` serialises them, as a DAVClient is not meant for parallel use."""
+    """The CalDAV calendars of one office. All methods but `run` and `aread` are synchronous
+    and run in a worker thread through `run`, one at a time (a DAVClient is not meant for
+    parallel use)."""
 
     def __init__(self, office: Office, opts: CaldavOptions) -> None:
         self.office = office
@@ -198,26 +199,29 @@ class Connection:
         objects are merged into one VCALENDAR (each VTIMEZONE once) and parsed in one go,
         which is several times faster than parsing thousands of objects one by one."""
         out: list[Busy] = []
-        client = self._dav()
+        for key in self.opts.targets():
+            texts = self.report(key, frm, to)
+            out.extend(busy_of(merge_calendars(texts), frm, to, self.office.tz, key))
+        return out
+
+    def report(self, key: int | None, frm: datetime, to: datetime) -> list[str]:
+        """The iCalendar texts of the events in calendar `key` overlapping [frm, to)."""
         prop = dav.Prop() + cdav.CalendarData()
         events = cdav.CompFilter("VEVENT") + cdav.TimeRange(frm, to)
         query = cdav.CalendarQuery() + prop + (cdav.Filter() + (cdav.CompFilter("VCALENDAR")
                                                                 + events))
         body = etree.tostring(query.xmlelement(), encoding="utf-8", xml_declaration=True)
-        for key in self.opts.targets():
-            r = client.report(str(self.calendar(key).url), body.decode(), depth=1)
-            if r.status != 207 or r.tree is None:
-                raise CalendarUnavailable(f"{self.host}: REPORT answered HTTP {r.status}")
-            texts = [el.text for el in r.tree.iter(CALENDAR_DATA) if el.text]
-            out.extend(busy_of(merge_calendars(texts), frm, to, self.office.tz, key))
-        return out
+        r = self._dav().report(str(self.calendar(key).url), body.decode(), depth=1)
+        if r.status != 207 or r.tree is None:
+            raise CalendarUnavailable(f"{self.host}: REPORT answered HTTP {r.status}")
+        return [el.text for el in r.tree.iter(CALENDAR_DATA) if el.text]
 
     async def aread(self, frm: datetime, to: datetime) -> list[Busy]:
         try:
             return await self.run(self.read, frm, to)
-        except ConfigError:
+        except CalendarUnavailable:
             raise
-        except Exception as exc:  # network, HTTP, XML, iCalendar: all "unreadable"
+        except Exception as exc:  # network, HTTP, XML, iCalendar, login: all "unreadable"
             raise CalendarUnavailable(f"{self.host}: {_describe(exc)}") from None
 
     # writing
@@ -275,6 +279,8 @@ def _describe(exc: BaseException) -> str:
         return "login refused (check username/password variables)"
     if isinstance(exc, caldav_error.NotFoundError):
         return "calendar not found (check `calendar` / `counters`)"
+    if isinstance(exc, ConfigError):  # names a missing variable, never a value
+        return str(exc)
     return type(exc).__name__
 
 

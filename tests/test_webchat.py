@@ -8,6 +8,7 @@ continuing the same conversation, the kiosk's QR code. Rasa is unreachable on pu
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC
@@ -167,6 +168,17 @@ async def test_invalid_frames_get_error_frames_and_the_socket_stays_open(chat: H
     await ws.close()
 
 
+async def test_a_frame_beyond_32_kib_closes_only_that_connection(chat: Harness) -> None:
+    client = await chat.http()
+    ws, sender = await hello(client)
+    await ws.send_str('{"type": "message", "id": "x", "text": "' + "A" * 40_000 + '"}')
+    closing = await ws.receive(timeout=5)
+    assert closing.type.name == "CLOSE" and closing.data == 1009  # message too big
+    again, same = await hello(client, sender=sender)  # the browser reconnects and goes on
+    assert same == sender
+    assert (await say(again, "/greet", "y"))["type"] == "reply"
+
+
 @pytest.mark.rasa
 async def test_oversize_message_is_refused_politely_and_the_booking_goes_on(
         rasa_url: str) -> None:
@@ -259,6 +271,24 @@ async def test_each_connection_is_rate_limited(chat: Harness) -> None:
     assert (await ws.receive_json(timeout=5))["type"] == "pong"  # still connected
     other, _ = await hello(client)  # other citizens are not affected
     assert (await say(other, "/greet", "g1"))["type"] == "reply"
+
+
+async def test_one_address_cannot_flood_the_server_with_new_chats() -> None:
+    config = load_config(CONFIG)
+    channels = copy.deepcopy(config.channels)
+    channels["webchat"]["per_ip_per_minute"] = 3
+    async with Harness(config.model_copy(update={"channels": channels}), nlu_url=OFFLINE_NLU,
+                       now=NOW) as h:
+        client = await h.http()
+        sockets = [(await hello(client))[0] for _ in range(2)]
+        ok = await client.post("/webchat/message", json={"text": "/greet"})
+        assert ok.status == 200
+        with pytest.raises(WSServerHandshakeError) as refused:
+            await client.ws_connect("/webchat/ws")
+        assert refused.value.status == 429
+        flood = await client.post("/webchat/message", json={"text": "/greet"})
+        assert flood.status == 429 and "Moment" in (await flood.json())["text"]
+        assert (await say(sockets[0], "/greet", "s1"))["type"] == "reply"  # open chats go on
 
 
 async def test_ending_a_session_abandons_the_conversation(chat: Harness) -> None:

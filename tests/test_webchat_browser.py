@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, WebSocketRoute, expect
 from sqlalchemy import select
 
 from assistant.config import load_config
@@ -210,6 +210,26 @@ async def test_full_page_books_in_english(rasa_url: str, page: Page) -> None:
         await expect(page.get_by_role("heading", level=1)).to_be_in_viewport()
         assert await page.evaluate(NO_PAGE_SCROLL), "only the conversation scrolls"
         await shot(page, "fullpage.png")
+
+
+async def test_full_page_falls_back_to_http_when_websockets_are_blocked(page: Page) -> None:
+    async def refuse(ws: WebSocketRoute) -> None:  # a proxy that does not pass WebSockets
+        await ws.close(code=1006)
+
+    await page.route_web_socket(re.compile(r"/webchat/ws$"), refuse)
+    async with live(OFFLINE_NLU) as app:
+        await page.goto(app.url + "/")
+        log = page.get_by_role("log")
+        await expect(log).to_contain_text("Guten Tag")
+        await page.get_by_role("button", name="Termin buchen").click()
+        await expect(log).to_contain_text("Wofür brauchen Sie den Termin")
+        await page.get_by_role("button", name="Reisepass").click()
+        await expect(log).to_contain_text("In welchem Bürgerbüro")
+        assert app.hub.open == set()  # everything went over POST /webchat/message
+        sender = await page.evaluate("window.amtsboteChat.sender")
+        async with app.h.ctx.db() as session:
+            row = await session.get(Conversation, ("webchat", sender))
+        assert row is not None and row.state["service"] == "reisepass"
 
 
 async def test_links_are_links_and_markup_stays_text(page: Page) -> None:

@@ -260,7 +260,8 @@ def run(args: argparse.Namespace) -> int:
         model = rasa_runner.ensure_model(config_path, root)
         if model.trained_seconds is not None:
             print(f"Training time: {model.trained_seconds:.0f} s")
-        server = rasa_runner.start_server(model.path, port=rasa_runner.free_port(), root=root)
+        server = rasa_runner.start_server(model.path, port=rasa_runner.free_port(),
+                                          log_path=root / "var" / "rasa-evaluate.log", root=root)
         print(f"Starting Rasa with {model.path.name} ...", flush=True)
         server.wait_ready()
         url = server.url

@@ -305,7 +305,7 @@ def start_server(model: Path, host: str = "127.0.0.1", port: int = 5005,
     log_path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [str(rasa_bin(root)), "run", "--enable-api", "-m", str(model), "-i", host,
            "-p", str(port)]
-    with log_path.open("ab") as log:
+    with log_path.open("wb") as log:
         process = subprocess.Popen(cmd, cwd=root, env=rasa_env(), stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     return RasaServer(process, f"http://{host}:{port}", log_path)

@@ -40,8 +40,9 @@ def rasa_url() -> Iterator[str]:
     try:
         model = rasa_runner.ensure_model(ROOT / "config.yml", ROOT)
         port = rasa_runner.free_port()
+        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         server = rasa_runner.start_server(
-            model.path, port=port, log_path=ROOT / "var" / f"rasa-test-{port}.log", root=ROOT
+            model.path, port=port, log_path=ROOT / "var" / f"rasa-test-{worker}.log", root=ROOT
         )
     except RasaSetupError as exc:
         pytest.fail(str(exc), pytrace=False)

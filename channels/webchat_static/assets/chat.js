@@ -619,7 +619,9 @@
       method: "POST", credentials: "omit", keepalive: body.type === "end",
       headers: { "Content-Type": "application/json" }, body: JSON.stringify(body)
     }).then(function (r) {
-      return r.json().then(function (data) { return { status: r.status, data: data }; });
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        return { status: r.status, data: data || {} };
+      });
     });
   };
 
@@ -641,7 +643,7 @@
           setTimeout(function () { self.flush(); }, 2000);
           return;
         } else {
-          self.onError({ id: msg.id, text: res.data && res.data.text });
+          self.onError({ id: msg.id, text: res.data.text || self.t("ui.error_generic") });
         }
         self.flush();
       })
