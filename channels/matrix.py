@@ -248,6 +248,9 @@ class MatrixBot:
         if self.s.encryption and not ENCRYPTION_ENABLED:
             log.warning("Matrix: end-to-end encryption needs `pip install \"matrix-nio[e2e]\"`; "
                         "the bot asks citizens in encrypted rooms to open an unencrypted chat")
+        unknown = sorted(set(self.s.staff_rooms) - {o.id for o in self.ctx.config.offices})
+        if unknown:
+            log.warning("Matrix: staff_rooms names unknown office id(s) %s", ", ".join(unknown))
         self.task = asyncio.create_task(self._run(), name="matrix-sync")
 
     async def stop(self) -> None:
@@ -434,7 +437,7 @@ class MatrixBot:
         if joined is not None:  # history from before the bot joined is not for it
             join_id = events[joined].event_id
             events = events[joined + 1:]
-            if True:
+            if await self.ctx.first_delivery(NAME, join_id):
                 await self._guard(self._welcome(room))
         for event in events:
             if event.event_id in seen:
@@ -509,7 +512,7 @@ class MatrixBot:
         if not isinstance(event, RoomMessage | MegolmEvent) or isinstance(
                 event, RoomMessageNotice) or _is_edit(event):
             return  # state, reactions, other bots' notices, edits
-        if False:
+        if not await self.ctx.first_delivery(NAME, event.event_id):
             return
         if self._is_staff_room(room.room_id):
             return

@@ -96,6 +96,7 @@ def merge_calendars(texts: Iterable[str]) -> Calendar:
     and each VTIMEZONE once (the same zone comes with every object; parsing it a thousand
     times costs more than the events). Lines are matched unfolded, as RFC 5545 guarantees for
     BEGIN/END lines."""
+    texts = list(texts)
     zones: dict[str, str] = {}
     events: list[str] = []
     for text in texts:
@@ -107,7 +108,18 @@ def merge_calendars(texts: Iterable[str]) -> Calendar:
                 zones.setdefault(tzid.group(1) if tzid else m.group(0), m.group(0))
     body = "\r\n".join(["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Amtsbote//merge//EN",
                          *zones.values(), *events, "END:VCALENDAR", ""])
-    return Calendar.from_ical(body)
+    try:
+        return Calendar.from_ical(body)
+    except Exception:  # one broken object: parse them one by one and skip the broken ones
+        merged, broken = Calendar(), 0
+        for text in texts:
+            try:
+                for component in Calendar.from_ical(text).subcomponents:
+                    merged.add_component(component)
+            except Exception:
+                broken += 1
+        log.warning("%d calendar object(s) are not valid iCalendar and were skipped", broken)
+        return merged
 
 
 def overlapping(items: Iterable[Busy], start: datetime, end: datetime) -> list[Busy]:
@@ -123,9 +135,11 @@ class BusyCache:
 
     def __init__(self, name: str, fetch: Fetch, *, ttl: timedelta, retry: timedelta,
                  horizon: timedelta, on_fresh: OnFresh | None = None,
-                 source: object | None = None) -> None:
+                 source: object | None = None,
+                 unchanged: Callable[[], Awaitable[bool]] | None = None) -> None:
         self.name = name  # for logs; never contains credentials
         self.source = source  # what `fetch` reads (for tests and the benchmark)
+        self._unchanged = unchanged  # cheap "did anything change?" check, if the source has one
         self._fetch = fetch
         self.ttl = ttl
         self.retry = retry
@@ -136,7 +150,8 @@ class BusyCache:
         self.window: tuple[datetime, datetime] | None = None
         self.fetched_at: datetime | None = None
         self.failed_at: datetime | None = None
-        self.fetches = 0  # server round trips, for tests and the benchmark
+        self.fetches = 0  # full reads, for tests and the benchmark
+        self.checks = 0  # cheap "unchanged" checks
 
     def _fresh(self, now: datetime) -> bool:
         return self.fetched_at is not None and now - self.fetched_at < self.ttl
@@ -150,9 +165,12 @@ class BusyCache:
         if self.failed_at is not None and now - self.failed_at < self.retry:
             return False
         frm, to = now - MARGIN, now + self.horizon + MARGIN
-        self.fetches += 1
         try:
-            items = await self._fetch(frm, to)
+            if await self._still_valid(now):
+                items, (frm, to) = self.items, self.window  # type: ignore[misc]
+            else:
+                self.fetches += 1
+                items = await self._fetch(frm, to)
         except CalendarUnavailable as exc:
             self.failed_at = now
             if self.window is None:
@@ -168,6 +186,16 @@ class BusyCache:
             except Exception:  # a failed notice must not hide the busy times
                 log.exception("calendar %s: conflict check failed", self.name)
         return True
+
+    async def _still_valid(self, now: datetime) -> bool:
+        """The last read still holds: the source says nothing changed and the read window
+        still reaches the end of the booking horizon."""
+        if self._unchanged is None or self.window is None or self.failed_at is not None:
+            return False
+        if self.window[1] < now + self.horizon:
+            return False
+        self.checks += 1
+        return await self._unchanged()
 
     async def get(self, now: datetime, start: datetime, end: datetime) -> list[Busy]:
         """Busy intervals overlapping [start, end) (as far as the read window reaches: the

@@ -3,9 +3,11 @@ on any standard CalDAV server (Nextcloud, SOGo, Open-Xchange, Radicale, an Excha
 
 - Busy times: a time-range event search (REPORT calendar-query) over the booking horizon,
   recurring events expanded here with recurring-ical-events; cached (`cache_seconds`) and kept
-  warm in the background. Events Amtsbote wrote (UID `<reference>@amtsbote`), free
-  (TRANSP:TRANSPARENT) and cancelled events do not block. When the server is down the last busy
-  times are used. An entry that overlaps a booking is reported to staff, never resolved silently.
+  warm in the background. A refresh first asks what changed (sync-collection): when only
+  Amtsbote's own events did, the calendar is not read again. Events Amtsbote wrote (UID
+  `<reference>@amtsbote`), free (TRANSP:TRANSPARENT) and cancelled events do not block. When
+  the server is down the last busy times are used. An entry that overlaps a booking is
+  reported to staff, never resolved silently.
 - Writes (called from the core's persistent outbox, retried until the server is back): each
   booking is one VEVENT at `<calendar>/amtsbote-<reference>.ics`; PUT to that fixed name is
   create-or-update, so a retried create never duplicates. A reschedule moves it (and from one
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
 
 NAME = "caldav"
 CALENDAR_DATA = "{urn:ietf:params:xml:ns:caldav}calendar-data"
+SYNC_TOKEN = "{DAV:}sync-token"
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -160,6 +163,7 @@ class Connection:
         self.host = redact(opts.url)
         self._client: caldav.DAVClient | None = None
         self._calendars: dict[int | None, Any] = {}
+        self._tokens: dict[int | None, str] | None = None  # sync tokens as of the last read
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         async with self.lock:
@@ -198,11 +202,45 @@ class Connection:
         """One calendar-query REPORT per calendar for the events overlapping [frm, to); the
         objects are merged into one VCALENDAR (each VTIMEZONE once) and parsed in one go,
         which is several times faster than parsing thousands of objects one by one."""
+        tokens = self._sync_tokens()  # before reading: a change during the read shows next time
         out: list[Busy] = []
         for key in self.opts.targets():
             texts = self.report(key, frm, to)
             out.extend(busy_of(merge_calendars(texts), frm, to, self.office.tz, key))
+        self._tokens = tokens
         return out
+
+    def _sync_tokens(self) -> dict[int | None, str] | None:
+        tokens = {}
+        for key in self.opts.targets():
+            token = self.calendar(key).get_properties([dav.SyncToken()]).get(SYNC_TOKEN)
+            if not token:
+                return None  # the server cannot tell what changed: always read in full
+            tokens[key] = str(token)
+        return tokens
+
+    def unchanged(self) -> bool:
+        """True when nothing but Amtsbote's own events changed since the last read: one
+        sync-collection REPORT (RFC 6578) per calendar, listing only the changed names."""
+        if self._tokens is None:
+            return False
+        new = {}
+        for key, token in self._tokens.items():
+            query = dav.SyncCollection() + dav.SyncToken(value=token) + dav.SyncLevel(value="1") \
+                + (dav.Prop() + dav.GetEtag())
+            body = etree.tostring(query.xmlelement(), encoding="utf-8", xml_declaration=True)
+            r = self._dav().report(str(self.calendar(key).url), body.decode(), depth=0)
+            if r.status != 207 or r.tree is None:
+                return False  # e.g. 403/409 valid-sync-token: the token expired, read in full
+            hrefs = [h.text or "" for h in r.tree.iter("{DAV:}href")]
+            if any(not h.rstrip("/").rsplit("/", 1)[-1].startswith("amtsbote-") for h in hrefs):
+                return False
+            token_el = r.tree.find(SYNC_TOKEN)
+            if token_el is None or not token_el.text:
+                return False
+            new[key] = token_el.text
+        self._tokens = new
+        return True
 
     def report(self, key: int | None, frm: datetime, to: datetime) -> list[str]:
         """The iCalendar texts of the events in calendar `key` overlapping [frm, to)."""
@@ -217,8 +255,14 @@ class Connection:
         return [el.text for el in r.tree.iter(CALENDAR_DATA) if el.text]
 
     async def aread(self, frm: datetime, to: datetime) -> list[Busy]:
+        return await self._unreadable_on_error(self.read, frm, to)
+
+    async def aunchanged(self) -> bool:
+        return await self._unreadable_on_error(self.unchanged)
+
+    async def _unreadable_on_error(self, fn: Callable[..., T], *args: Any) -> T:
         try:
-            return await self.run(self.read, frm, to)
+            return await self.run(fn, *args)
         except CalendarUnavailable:
             raise
         except Exception as exc:  # network, HTTP, XML, iCalendar, login: all "unreadable"
@@ -329,7 +373,7 @@ def office_runtime(ctx: Context, office: Office) -> OfficeRuntime:
         caches = [BusyCache(f"{office.id} caldav {conn.host}", conn.aread,
                             ttl=timedelta(seconds=opts.cache_seconds),
                             retry=timedelta(seconds=opts.retry_seconds), horizon=horizon,
-                            on_fresh=on_fresh, source=conn)]
+                            on_fresh=on_fresh, source=conn, unchanged=conn.aunchanged)]
         caches += [feed_cache(ctx, office, f, rt.http(), cache_seconds=opts.extra_ics_cache_seconds,
                               retry_seconds=opts.retry_seconds, timeout=opts.timeout_seconds,
                               max_bytes=5_000_000) for f in opts.extra_ics]

@@ -168,12 +168,17 @@ class FeedSource:
                     raise CalendarUnavailable(f"{redact(self.cfg.url)} answered HTTP {resp.status}")
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise CalendarUnavailable(f"{redact(self.cfg.url)}: {type(exc).__name__}") from None
-        except ValueError as exc:  # not iCalendar
-            text = f"{redact(self.cfg.url)}: not an iCalendar feed ({exc})"
+        except (ValueError, KeyError, IndexError, TypeError) as exc:  # not iCalendar
+            text = f"{redact(self.cfg.url)}: not an iCalendar feed ({type(exc).__name__}: {exc})"
             raise CalendarUnavailable(text[:300]) from None
         assert self.calendar is not None
-        return await asyncio.to_thread(busy_of, self.calendar, frm, to, self.office.tz,
-                                       self.cfg.counter)
+        try:
+            return await asyncio.to_thread(busy_of, self.calendar, frm, to, self.office.tz,
+                                           self.cfg.counter)
+        except Exception as exc:  # a broken recurrence rule and the like
+            self.calendar = self.etag = self.last_modified = None  # fetch in full next time
+            raise CalendarUnavailable(
+                f"{redact(self.cfg.url)}: entries cannot be read ({type(exc).__name__})") from None
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
         too_big = f"{redact(self.cfg.url)}: feed larger than {self.max_bytes} bytes"

@@ -15,6 +15,9 @@ pytest_plugins = [
     "tests.peers.rasa",
     "tests.peers.postgres",
     "tests.peers.smtp",
+    "tests.peers.radicale",
+    "tests.peers.synapse",
+    "tests.peers.browser",
 ]
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -27,7 +27,6 @@ from tests.peers.radicale import (
     office_calendar,
 )
 
-pytest_plugins = ["tests.peers.radicale"]  # until tests/conftest.py lists it
 pytestmark = pytest.mark.usefixtures("caldav_credentials")
 
 TUE = datetime(2026, 11, 24, tzinfo=BERLIN)  # Meißen: 08-12 and 13-18
@@ -359,3 +358,28 @@ async def test_admin_check_reads_each_calendar_once(radicale: Radicale) -> None:
     ok, lines = check(office_calendar("caldav", down))
     assert not ok and lines[0].startswith("meissen: FAILED – http://127.0.0.1/…")
     assert "not-checked" not in lines[0]
+
+
+async def test_refresh_reads_in_full_only_when_staff_changed_something(radicale: Radicale) -> None:
+    """Amtsbote's own writes do not make it re-read a big calendar: a sync-collection REPORT
+    lists what changed, and only other entries cause a full read."""
+    from plugins.calendar_caldav import office_runtime
+
+    cal = radicale.new_calendar()
+    async with Harness(office_calendar("caldav", caldav_options(radicale, cal)), now=NOW) as h:
+        cache = office_runtime(h.ctx, h.ctx.config.office("meissen")).caches[0]
+        await starts(h, at(TUE, 8), at(TUE, 12))
+        assert (cache.fetches, cache.checks) == (1, 0)
+        await book(h, at(TUE, 9))
+        await h.run_outbox_now()
+        h.clock.advance(seconds=61)
+        await starts(h, at(TUE, 8), at(TUE, 12))
+        assert (cache.fetches, cache.checks) == (1, 1), "only Amtsbote's own event changed"
+        add_event(cal, "training@groupware", at(TUE, 11), at(TUE, 11, 30), "Schulung")
+        h.clock.advance(seconds=61)
+        free = await starts(h, at(TUE, 8), at(TUE, 12))
+        assert (cache.fetches, cache.checks) == (2, 2)
+        assert at(TUE, 11) not in free
+        h.clock.advance(days=1, seconds=1)  # the read window must reach the new horizon's end
+        await starts(h, h.clock.now, h.clock.now + timedelta(days=2))
+        assert cache.fetches == 3

@@ -19,7 +19,6 @@ from tests.peers.radicale import (
     office_calendar,
 )
 
-pytest_plugins = ["tests.peers.radicale"]  # until tests/conftest.py lists it
 pytestmark = [pytest.mark.rasa, pytest.mark.usefixtures("caldav_credentials")]
 
 

@@ -26,7 +26,6 @@ from assistant.views import AppointmentView
 if TYPE_CHECKING:
     from tests.peers.smtp import SMTPPeer
 
-pytest_plugins = ["tests.peers.smtp"]  # until tests/conftest.py lists it
 CONFIG = Path(__file__).parent / "configs" / "email.yml"
 BERLIN = ZoneInfo("Europe/Berlin")
 ANNA = "anna.mueller@example.org"

@@ -19,8 +19,6 @@ from assistant.testing import Harness
 from tests.conftest import BERLIN, NOW
 from tests.peers.radicale import Radicale, add_event, caldav_options, office_calendar
 
-pytest_plugins = ["tests.peers.radicale"]  # until tests/conftest.py lists it
-
 TUE, THU, FRI = (datetime(2026, 11, d, tzinfo=BERLIN) for d in (24, 26, 27))
 SECRET = "s3cret-feed-token"
 

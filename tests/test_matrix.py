@@ -25,7 +25,6 @@ from assistant.storage.models import Appointment
 from assistant.testing import Harness
 from tests.conftest import BERLIN, NOW
 from tests.peers.synapse import ChatClient, MatrixUser, Message, Synapse
-from tests.peers.synapse import synapse as synapse  # until conftest lists tests.peers.synapse
 
 CONFIG = Path(__file__).parent / "configs" / "matrix.yml"
 NLU_DOWN = "http://127.0.0.1:9"

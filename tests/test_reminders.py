@@ -23,7 +23,6 @@ from tests.test_email import ANNA, CONFIG, book
 if TYPE_CHECKING:
     from tests.peers.smtp import SMTPPeer
 
-pytest_plugins = ["tests.peers.smtp"]
 
 
 def reminders(h: Harness, sender: str = "anna") -> list[str]:

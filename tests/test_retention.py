@@ -33,7 +33,6 @@ from tests.test_email import CONFIG, book
 if TYPE_CHECKING:
     from tests.peers.smtp import SMTPPeer
 
-pytest_plugins = ["tests.peers.smtp"]
 
 
 @pytest.fixture

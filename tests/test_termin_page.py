@@ -32,7 +32,6 @@ from tests.test_email import ANNA, CONFIG, book, link_path
 if TYPE_CHECKING:
     from tests.peers.smtp import SMTPPeer
 
-pytest_plugins = ["tests.peers.smtp"]
 
 
 @pytest.fixture

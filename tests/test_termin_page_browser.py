@@ -18,7 +18,6 @@ from tests.test_email import CONFIG, book
 if TYPE_CHECKING:
     from tests.peers.smtp import SMTPPeer
 
-pytest_plugins = ["tests.peers.smtp"]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 

@@ -29,7 +29,6 @@ from channels.webchat import HUB, Hub, demo_page
 from tests.conftest import NOW
 from tests.peers.browser import SCREENSHOTS, free_socket, serve, watch
 
-pytest_plugins = ["tests.peers.browser"]
 pytestmark = pytest.mark.browser
 CONFIG = Path(__file__).parent / "configs" / "webchat.yml"
 OFFLINE_NLU = "http://127.0.0.1:9"

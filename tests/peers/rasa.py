@@ -47,7 +47,7 @@ def rasa_url() -> Iterator[str]:
     except RasaSetupError as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
-        server.wait_ready(timeout=180)
+        server.wait_ready(timeout=420)
     except RasaSetupError as exc:
         server.stop()
         pytest.fail(str(exc), pytrace=False)
