@@ -177,7 +177,7 @@ async def main() -> None:
     env = {**os.environ, "DATABASE_URL": db_url, "RASA_URL": rasa,
            "AMTSBOTE_PORT": str(args.port), "AMTSBOTE_HOST": "127.0.0.1"}
     (ROOT / "var").mkdir(exist_ok=True)
-    server_log = open(ROOT / "var" / "bench-server.log", "wb")  # noqa: SIM115 - lives with the server
+    server_log = (ROOT / "var" / "bench-server.log").open("wb")
     server = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "assistant.cli", "-c", str(ROOT / "config.yml"), "serve",
         env=env, cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=server_log)
