@@ -41,7 +41,8 @@ async def serve(port: int) -> None:
 
     config = load_config(ROOT / "tests/configs/webchat.yml")
     channels = {**config.channels, "webchat": {**config.channels["webchat"],
-                                               "per_ip_per_minute": 0}}  # one client address
+                                               "per_ip_per_minute": 0,  # one client address
+                                               "messages_per_minute": 600}}
     config = config.model_copy(update={"channels": channels})
     async with Harness(config, nlu_url="http://127.0.0.1:9") as h:
         runner = web.AppRunner(create_app(h.ctx, manage_lifecycle=False), access_log=None)
@@ -63,8 +64,10 @@ async def citizen(session: aiohttp.ClientSession, url: str, opened: asyncio.Even
         for i in range(clicks):
             start = time.perf_counter()
             await ws.send_json({"type": "message", "id": f"m{i}", "text": CLICKS[i % 3]})
-            while (await ws.receive_json())["type"] != "reply":
+            while (frame := await ws.receive_json())["type"] not in ("reply", "error"):
                 pass
+            if frame["type"] == "error":
+                raise RuntimeError(f"error frame: {frame}")
             latencies.append(time.perf_counter() - start)
 
 

@@ -79,6 +79,12 @@ SPEC: dict[str, Any] = {
             "summary": "Share of actions via Amtsbote, citizen and clerk minutes",
             "security": _STAFF, "parameters": [_q("from", "ISO date"), _q("to", "ISO date")],
             "responses": {"200": _ok({"type": "object"})}}},
+        "/api/v1/offices/{office}/appointments.ics": {"get": {
+            "summary": "iCalendar feed of an office's booked appointments (staff or feed token)",
+            "security": _STAFF,
+            "parameters": [{"name": "office", "in": "path", "required": True,
+                            "schema": {"type": "string"}}, _q("token", "office feed token")],
+            "responses": {"200": {"description": "text/calendar"}, "401": _ERR, "404": _ERR}}},
         "/healthz": {"get": {"summary": "Liveness", "responses": {"200": _ok({"type": "object"})}}},
         "/metrics": {"get": {"summary": "Prometheus metrics",
                              "responses": {"200": {"description": "text format"}}}},

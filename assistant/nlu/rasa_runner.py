@@ -223,11 +223,13 @@ def ensure_model(config_path: Path, root: Path) -> Model:
         rasa_cfg = write_rasa_config(config_path, models / f".{name}.config.yml")
         print(f"Training NLU model {name} ...", flush=True)
         started = time.monotonic()
-        _run([str(rasa_bin(root)), "train", "nlu", "-c", str(rasa_cfg), "--nlu",
-              str(root / TRAIN_DIR), "--out", str(models), "--fixed-model-name", name],
-             "training the NLU model", cwd=root)
+        try:
+            _run([str(rasa_bin(root)), "train", "nlu", "-c", str(rasa_cfg), "--nlu",
+                  str(root / TRAIN_DIR), "--out", str(models), "--fixed-model-name", name],
+                 "training the NLU model", cwd=root)
+        finally:
+            rasa_cfg.unlink(missing_ok=True)
         seconds = time.monotonic() - started
-        rasa_cfg.unlink(missing_ok=True)
         if not target.exists():
             raise RasaSetupError(f"Rasa finished but {target} was not written.")
         print(f"Trained {target.name} in {seconds:.0f} s", flush=True)
