@@ -8,6 +8,11 @@ end-to-end / bare.
 
 It starts Rasa (unless RASA_URL is set) and `amtsbote serve` on a fresh SQLite database
 (or --database-url, e.g. PostgreSQL) in their own processes; the load generator runs here.
+
+By default every citizen sends its next message as soon as the answer arrives (a closed
+loop: 16 conversations keep 16 messages in flight, which measures throughput). With
+--think SECONDS each citizen pauses 0.5-1.5x that long before each message, as people
+reading and typing do; the latency figures then show what a citizen waits for.
 """
 
 from __future__ import annotations
@@ -61,12 +66,16 @@ async def wait_http(url: str, seconds: float = 120) -> None:
 
 
 class Citizen:
-    def __init__(self, http: aiohttp.ClientSession, url: str, n: int, latencies: list[float]):
+    def __init__(self, http: aiohttp.ClientSession, url: str, n: int, latencies: list[float],
+                 think: float = 0.0):
         self.http, self.url, self.sender = http, url, f"bench-{n}-{random.random():.6f}"
         self.latencies = latencies
+        self.think = think
         self.messages = 0
 
     async def say(self, text: str) -> str:
+        if self.think:
+            await asyncio.sleep(self.think * random.uniform(0.5, 1.5))
         t0 = time.perf_counter()
         async with self.http.post(self.url, json={"sender": self.sender, "message": text}) as r:
             body = await r.json()
@@ -98,7 +107,8 @@ class Citizen:
         return m.group(0) if m else None
 
 
-async def run_conversations(url: str, concurrency: int, conversations: int) -> dict:
+async def run_conversations(url: str, concurrency: int, conversations: int,
+                            think: float = 0.0) -> dict:
     latencies: list[float] = []
     refs: list[str] = []
     counter = iter(range(conversations))
@@ -108,7 +118,7 @@ async def run_conversations(url: str, concurrency: int, conversations: int) -> d
         nonlocal messages
         rng = random.Random(wid)
         for n in counter:
-            c = Citizen(http, url, n, latencies)
+            c = Citizen(http, url, n, latencies, think)
             ref = await c.book(rng)
             messages += c.messages
             if ref:
@@ -122,21 +132,25 @@ async def run_conversations(url: str, concurrency: int, conversations: int) -> d
     return {"elapsed": elapsed, "messages": messages, "latencies": latencies, "refs": refs}
 
 
-async def bare_rasa(rasa: str, concurrency: int, requests: int) -> float:
+async def bare_rasa(rasa: str, concurrency: int, requests: int) -> tuple[float, list[float]]:
+    """Throughput of Rasa alone (requests/s) and its latencies, `concurrency` in flight."""
     texts = [f"Guten Tag, ich brauche {s} in {o} {w}" for s in SERVICES for o in OFFICES
              for w in WHEN]
     counter = iter(range(requests))
+    latencies: list[float] = []
     async with aiohttp.ClientSession() as http:
 
         async def worker() -> None:
             for i in counter:
+                started = time.perf_counter()
                 async with http.post(f"{rasa}/model/parse", json={"text": texts[i % len(texts)]}
                                      ) as r:
                     await r.read()
+                latencies.append(time.perf_counter() - started)
 
         t0 = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return requests / (time.perf_counter() - t0)
+        return requests / (time.perf_counter() - t0), latencies
 
 
 async def double_bookings(db_url: str) -> int:
@@ -163,6 +177,8 @@ async def main() -> None:
     ap.add_argument("--conversations", type=int, default=96)
     ap.add_argument("--database-url")
     ap.add_argument("--port", type=int, default=18080)
+    ap.add_argument("--think", type=float, default=0.0,
+                    help="mean pause before each message, seconds (default 0: closed loop)")
     args = ap.parse_args()
 
     config = load_config(ROOT / "config.yml")
@@ -187,12 +203,13 @@ async def main() -> None:
         url = f"http://127.0.0.1:{args.port}/webhooks/rest/webhook"
         print(f"server log: {server_log.name}", flush=True)
         await run_conversations(url, 2, 4)  # warm-up
-        res = await run_conversations(url, args.concurrency, args.conversations)
+        res = await run_conversations(url, args.concurrency, args.conversations, args.think)
         lat = res["latencies"]
         e2e = res["messages"] / res["elapsed"]
-        bare = await bare_rasa(rasa, args.concurrency, max(400, res["messages"]))
+        bare, bare_lat = await bare_rasa(rasa, args.concurrency, max(400, res["messages"]))
         dups = await double_bookings(db_url)
-        print(f"concurrency                {args.concurrency}")
+        print(f"concurrency                {args.concurrency}"
+              + (f" (think time {args.think:g} s)" if args.think else " (closed loop)"))
         print(f"conversations              {args.conversations}")
         print(f"messages                   {res['messages']} in {res['elapsed']:.1f} s")
         print(f"messages/s (end-to-end)    {e2e:.1f}")
@@ -201,7 +218,9 @@ async def main() -> None:
         print(f"completed bookings         {len(res['refs'])} "
               f"({len(res['refs']) / res['elapsed']:.2f}/s)")
         print(f"double bookings            {dups}")
-        print(f"bare Rasa /model/parse/s   {bare:.1f}")
+        print(f"bare Rasa /model/parse/s   {bare:.1f} (closed loop, "
+              f"p50 {statistics.median(bare_lat) * 1000:.0f} ms / "
+              f"p95 {percentile(bare_lat, 95) * 1000:.0f} ms)")
         print(f"ratio end-to-end / bare    {e2e / bare:.2f}")
     finally:
         server.terminate()
