@@ -79,6 +79,21 @@ def test_at_most_three_options_are_read_each_with_a_key() -> None:
                                                  "/cancel_appointment"]
 
 
+@pytest.mark.parametrize(("lang", "start"), [
+    ("de", "Ich bin nicht ganz sicher, was Sie meinen. Für "),
+    ("en", "I am not quite sure what you mean. For "),
+])
+def test_asking_back_reads_a_whole_sentence_then_the_options(lang: str, start: str) -> None:
+    buttons = tuple(Button(t(k, lang), p) for k, p in [
+        ("intent.book_appointment", "/book_appointment"),
+        ("intent.ask_service_info", "/ask_service_info")])
+    turn = render([Reply(text=t("clarify", lang), key="clarify", buttons=buttons,
+                         language=lang)], mobile=True, lang=lang)
+    said = " ".join(text for text, _ in turn.say)
+    assert said.startswith(start), said
+    assert "…" not in said and " ." not in said
+
+
 def test_chat_formatting_is_not_read_aloud() -> None:
     reply = Reply(text="„Hallo“ – siehe https://example.org/x\n• eins\n• Mo: 08:00–12:00",
                   key="")
