@@ -221,8 +221,11 @@ class Dialogue:
             await self._nlu_down(talk, u)
             return
         if not u.from_button and intent is not None and self._unsure(u):
+            agreed = self._agreed_intent(u, st)
             if intent == "inform" and u.has_entities:
                 pass  # entities speak for themselves
+            elif agreed is not None:
+                intent = agreed
             else:
                 self._clarify(talk, u)
                 return
@@ -275,6 +278,29 @@ class Dialogue:
         ranked = [r for r in u.ranking if r[0] != "nlu_fallback"]
         return len(ranked) > 1 and ranked[0][1] - ranked[1][1] < cfg.ambiguity_margin and (
             u.confidence < 0.8)
+
+    def _agreed_intent(self, u: Understanding, st: dict[str, Any]) -> str | None:
+        """The intent to act on when the two likeliest intentions lead to the same action.
+
+        "Ich brauche einen neuen Personalausweis in Meißen" may score booking 0.43 and
+        inform 0.38: an answer naming a service outside a flow starts a booking, inside a flow
+        it feeds that flow, so both readings do the same and asking back would only cost a turn.
+        """
+        top = [(name, conf) for name, conf in u.ranking if name != "nlu_fallback"][:2]
+        if len(top) < 2 or sum(conf for _, conf in top) < self.ctx.config.nlu.confidence_threshold:
+            return None
+        flow_intent = next((i for i, f in FLOW_INTENTS.items() if f == st.get("flow")), None)
+
+        def action(name: str) -> str:
+            if name == "inform":
+                if flow_intent is not None:
+                    return flow_intent
+                if u.service:
+                    return "book_appointment"
+            return name
+
+        actions = {action(name) for name, _ in top}
+        return actions.pop() if len(actions) == 1 else None
 
     def _clarify(self, talk: Talk, u: Understanding) -> None:
         """Ask back with buttons for the two most likely intentions instead of guessing."""

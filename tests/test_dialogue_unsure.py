@@ -1,0 +1,83 @@
+"""Asking back when the NLU is unsure, and not asking when both readings mean the same.
+
+Rasa's confidences are set here by a stand-in server that answers `/model/parse` in Rasa's
+wire format, because a trained model cannot be made to score exactly 0.43 on purpose; the
+real model's behaviour is tested in test_dialogue_rasa.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from assistant.i18n import t
+from assistant.nlu.rasa_runner import free_port
+from assistant.testing import Harness, buttons, texts
+from tests.conftest import NOW
+
+
+class ScriptedRasa:
+    """Answers every parse with the ranking the test sets (fallback as Rasa's classifier would)."""
+
+    def __init__(self) -> None:
+        self.ranking: list[tuple[str, float]] = []
+
+    async def parse(self, request: web.Request) -> web.Response:
+        text = (await request.json())["text"]
+        ranking = [{"name": n, "confidence": c} for n, c in self.ranking]
+        best = ranking[0]
+        unsure = best["confidence"] < 0.3 or best["confidence"] - ranking[1]["confidence"] < 0.1
+        intent: dict[str, Any] = (
+            {"name": "nlu_fallback", "confidence": 0.3} if unsure else best)
+        return web.json_response({"text": text, "intent": intent, "entities": [],
+                                  "intent_ranking": ([intent] if unsure else []) + ranking})
+
+
+@pytest.fixture
+async def scripted() -> AsyncIterator[tuple[ScriptedRasa, Harness]]:
+    rasa = ScriptedRasa()
+    app = web.Application()
+    app.router.add_post("/model/parse", rasa.parse)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with Harness(nlu_url=f"http://127.0.0.1:{port}", now=NOW) as h:
+            yield rasa, h
+    finally:
+        await runner.cleanup()
+
+
+async def test_booking_or_answer_with_a_service_books_without_asking_back(
+    scripted: tuple[ScriptedRasa, Harness],
+) -> None:
+    rasa, h = scripted
+    rasa.ranking = [("book_appointment", 0.43), ("inform", 0.38), ("ask_service_info", 0.1)]
+    replies = await h.say("Ich brauche einen neuen Personalausweis in Meißen")
+    said = texts(replies)
+    assert t("clarify", "de") not in said
+    assert said.startswith("Wann passt es Ihnen?"), said  # the booking goes on
+
+
+async def test_two_different_actions_are_offered_as_buttons(
+    scripted: tuple[ScriptedRasa, Harness],
+) -> None:
+    rasa, h = scripted
+    rasa.ranking = [("cancel_appointment", 0.45), ("check_appointment", 0.40), ("inform", 0.1)]
+    replies = await h.say("Mein Termin am Dienstag")
+    assert t("clarify", "de") in texts(replies)
+    payloads = [b.payload.split("{")[0] for b in buttons(replies)]
+    assert payloads[:2] == ["/cancel_appointment", "/check_appointment"]
+
+
+async def test_a_weak_pair_is_still_asked_back(
+    scripted: tuple[ScriptedRasa, Harness],
+) -> None:
+    rasa, h = scripted
+    rasa.ranking = [("book_appointment", 0.26), ("inform", 0.22), ("help", 0.2)]
+    replies = await h.say("Personalausweis Meißen vielleicht")
+    assert t("clarify", "de") in texts(replies)
