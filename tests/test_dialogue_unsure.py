@@ -14,9 +14,9 @@ import pytest
 from aiohttp import web
 
 from assistant.i18n import t
-from assistant.nlu.rasa_runner import free_port
 from assistant.testing import Harness, buttons, texts
 from tests.conftest import NOW
+from tests.local_http import serving
 
 
 class ScriptedRasa:
@@ -41,15 +41,8 @@ async def scripted() -> AsyncIterator[tuple[ScriptedRasa, Harness]]:
     rasa = ScriptedRasa()
     app = web.Application()
     app.router.add_post("/model/parse", rasa.parse)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        async with Harness(nlu_url=f"http://127.0.0.1:{port}", now=NOW) as h:
-            yield rasa, h
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url, Harness(nlu_url=url, now=NOW) as h:
+        yield rasa, h
 
 
 async def test_booking_or_answer_with_a_service_books_without_asking_back(

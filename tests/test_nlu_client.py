@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from assistant.nlu.client import NLUUnavailable, RasaClient
-from assistant.nlu.rasa_runner import free_port
+from tests.local_http import serving
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"
 
@@ -43,13 +43,8 @@ async def fake_rasa() -> AsyncIterator[FakeRasa]:
     fake = FakeRasa()
     app = web.Application()
     app.router.add_post("/model/parse", fake.parse)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    fake.url = f"http://127.0.0.1:{port}"
-    yield fake
-    await runner.cleanup()
+    async with serving(app) as fake.url:
+        yield fake
 
 
 async def test_parse_returns_rasa_json(fake_rasa: FakeRasa) -> None:
