@@ -26,6 +26,14 @@ class ConfigError(Exception):
     """A config problem, worded for the IT admin who edits config.yml."""
 
 
+def require_env(name: str) -> str:
+    """The value of a secret's environment variable (plugins name the variable in config.yml)."""
+    value = os.environ.get(name)
+    if value is None:
+        raise ConfigError(f"environment variable {name} is not set")
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,7 +36,7 @@ from caldav.lib import error as caldav_error
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from assistant.config import Config, ConfigError, load_config
+from assistant.config import Config, ConfigError, load_config, require_env
 from assistant.hookspecs import hookimpl
 from assistant.http.ics_feed import appointment_event, calendar_of, event_uid
 from assistant.views import CalendarUnavailable
@@ -120,13 +119,6 @@ class CaldavSettings(BaseModel):
     background_refresh: bool = True
 
 
-def _env(name: str) -> str:
-    value = os.environ.get(name)
-    if value is None:
-        raise ConfigError(f"environment variable {name} is not set")
-    return value
-
-
 def resource_name(reference: str) -> str:
     return f"amtsbote-{reference}.ics"
 
@@ -144,7 +136,7 @@ def _options(office: Office) -> CaldavOptions:
                           f"above the office's {office.counters}")
     for name in (opts.username_env, opts.password_env):
         if name:
-            _env(name)
+            require_env(name)
     return opts
 
 
@@ -176,8 +168,8 @@ class Connection:
     def _dav(self) -> caldav.DAVClient:
         if self._client is None:
             o = self.opts
-            username = o.username or (_env(o.username_env) if o.username_env else None)
-            password = _env(o.password_env) if o.password_env else None
+            username = o.username or (require_env(o.username_env) if o.username_env else None)
+            password = require_env(o.password_env) if o.password_env else None
             self._client = caldav.DAVClient(
                 url=o.url, username=username, password=password, timeout=o.timeout_seconds,
                 ssl_verify_cert=o.verify_tls, enable_rfc6764=False,

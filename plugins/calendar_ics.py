@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,7 @@ import aiohttp
 from icalendar import Calendar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from assistant.config import ConfigError
+from assistant.config import ConfigError, require_env
 from assistant.hookspecs import hookimpl
 from assistant.views import CalendarUnavailable
 from plugins.calendar_cache import Busy, BusyCache, busy_of, refresh_loop, report_conflicts
@@ -57,7 +56,8 @@ class FeedCfg(BaseModel):
     def auth(self) -> aiohttp.BasicAuth | None:
         if not self.username_env:
             return None
-        return aiohttp.BasicAuth(_env(self.username_env), _env(self.password_env or ""))
+        return aiohttp.BasicAuth(require_env(self.username_env),
+                                 require_env(self.password_env or ""))
 
 
 class IcsOptions(BaseModel):
@@ -88,13 +88,6 @@ class IcsSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Re-read feeds in the background when their cache time is over, so no citizen waits.
     background_refresh: bool = True
-
-
-def _env(name: str) -> str:
-    value = os.environ.get(name)
-    if value is None:
-        raise ConfigError(f"environment variable {name} is not set")
-    return value
 
 
 def redact(url: str) -> str:
