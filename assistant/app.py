@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from assistant.config import Config
-from assistant.context import Context, utcnow
+from assistant.context import Context
 from assistant.dialogue.engine import Dialogue
 from assistant.nlu.client import RasaClient
 from assistant.nlu.language import detect_language
@@ -24,17 +24,20 @@ async def build_context(
     *,
     database_url: str | None = None,
     nlu_url: str | None = None,
-    clock: Callable[[], datetime] = utcnow,
+    clock: Callable[[], datetime] | None = None,
     extra_plugins: list[Any] | None = None,
     migrate: bool = True,
 ) -> Context:
-    """Everything but the HTTP server; plugins' `startup` runs in `start(ctx)`."""
+    """Everything but the HTTP server; plugins' `startup` runs in `start(ctx)`. Without `clock`,
+    the context runs on the system clock."""
     pm = create_manager(config, extra_plugins)
     url = database_url or config.storage.url
     if migrate:
         await db.upgrade(url)
     engine = db.create_engine(url, echo=config.storage.echo)
-    ctx = Context(config=config, pm=pm, engine=engine, db=db.sessionmaker(engine), clock=clock)
+    ctx = Context(config=config, pm=pm, engine=engine, db=db.sessionmaker(engine))
+    if clock is not None:
+        ctx.clock = clock
     n = config.nlu
     client = RasaClient(nlu_url or n.url, timeout_seconds=n.timeout_seconds, retries=n.retries,
                         breaker_failures=n.breaker_failures, breaker_seconds=n.breaker_seconds)

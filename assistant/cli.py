@@ -201,19 +201,14 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from assistant import stats
-    from assistant.context import utcnow
-    from assistant.storage.db import create_engine, sessionmaker
+    from assistant.context import command_context
 
     config = _config(args)
 
     async def run() -> dict:
-        engine = create_engine(config.storage.url)
-        try:
-            async with sessionmaker(engine)() as session:
-                now = utcnow()
-                return await stats.summary(session, now - timedelta(days=args.days), now)
-        finally:
-            await engine.dispose()
+        async with command_context(config, migrate=True) as ctx, ctx.db() as session:
+            now = ctx.now()
+            return await stats.summary(session, now - timedelta(days=args.days), now)
 
     print(json.dumps(asyncio.run(run()), indent=2, ensure_ascii=False))
     return 0
@@ -246,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     n = sub.add_parser("nlu", help="Rasa environment, training, server, evaluation")
     rasa_runner.add_subcommands(n.add_subparsers(dest="nlu_command", required=True))
+    from assistant.dialogue import scripted
+
+    d = sub.add_parser("dialogue", help="conversation suites: success rate and turns per task")
+    scripted.add_subcommands(d.add_subparsers(dest="dialogue_command", required=True))
     return p
 
 
@@ -270,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        # Migrations (at start-up and in commands) say nothing unless something is wrong.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, time
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -65,13 +65,68 @@ class TimeRangeCfg(Strict):
 
 
 class Closure(Strict):
+    """Days an office is closed, `start` to `end` (both included; one day without `end`).
+
+    With `every: year` the closure repeats each year from its first date on:
+    `{start: 2026-12-24, end: 2026-12-31, every: year}` is 24.12.–31.12. every year from 2026,
+    and `{start: 2026-12-28, end: 2027-01-02, every: year}` spans every year's end.
+    """
+
     start: date
     end: date | None = None
+    every: Literal["year"] | None = None
     reason: I18nText | None = None
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _full_date(cls, value: Any) -> Any:
+        if isinstance(value, str) and re.fullmatch(r"\d\d?-\d\d?", value.strip()):
+            raise ValueError(f"{value!r} has no year: give the first date in full, like "
+                             "2026-12-24; `every: year` repeats it each year from then on")
+        return value
+
+    @model_validator(mode="after")
+    def _span(self) -> Closure:
+        if self.last < self.start:
+            raise ValueError(f"closure ends ({self.last}) before it starts ({self.start})")
+        if self.every == "year":
+            if (2, 29) in {(d.month, d.day) for d in (self.start, self.last)}:
+                raise ValueError("a closure repeated every year cannot start or end on 29 "
+                                 "February (not every year has one)")
+            if self.last >= _years_later(self.start, 1):
+                raise ValueError("a closure repeated every year must be shorter than a year")
+        return self
 
     @property
     def last(self) -> date:
         return self.end or self.start
+
+    def periods(self, frm: date, to: date) -> list[Closure]:
+        """The dated closures (this one, or its yearly repetitions) that overlap [frm, to]."""
+        if self.every != "year":
+            return [self] if self.start <= to and self.last >= frm else []
+        out = []
+        for year in range(max(self.start.year, frm.year - 1), to.year + 1):
+            shift = year - self.start.year
+            period = Closure(start=_years_later(self.start, shift),
+                             end=_years_later(self.last, shift), reason=self.reason)
+            if period.start <= to and period.last >= frm:
+                out.append(period)
+        return out
+
+    def on(self, day: date) -> Closure | None:
+        """The dated closure covering `day`, if this one (or a repetition of it) does."""
+        return next(iter(self.periods(day, day)), None)
+
+    def next_from(self, day: date) -> Closure | None:
+        """The dated closure (this one or its next repetition) that has not ended by `day`."""
+        if self.every != "year" or self.last >= day:
+            return self if self.last >= day else None
+        return self.periods(day, day + timedelta(days=366))[0]
+
+
+def _years_later(day: date, years: int) -> date:
+    return day.replace(year=day.year + years)  # 29 February is refused for yearly closures
 
 
 class CalendarCfg(Strict):
@@ -131,7 +186,14 @@ class Office(Strict):
         return list(self.opening_hours.get(WEEKDAYS[day.weekday()], []))
 
     def closed_on(self, day: date) -> Closure | None:
-        return next((c for c in self.closures if c.start <= day <= c.last), None)
+        """The (dated) closure covering `day`; closures repeated every year count each year."""
+        return next((hit for c in self.closures if (hit := c.on(day))), None)
+
+    def closures_from(self, day: date) -> list[Closure]:
+        """Dated closures that have not ended by `day`, soonest first (a yearly one as its next
+        repetition): what to tell citizens."""
+        return sorted((hit for c in self.closures if (hit := c.next_from(day))),
+                      key=lambda c: (c.start, c.last))
 
 
 class Service(Strict):

@@ -1,14 +1,19 @@
 """The running application: config, database, hooks, clock, NLU and dialogue in one object.
 
 Plugins receive it as `ctx` in every hook. Tests build one with `assistant.testing.Harness`.
+
+One clock: every "now" in Amtsbote is `ctx.now()`. This module is the only place that reads
+the wall clock (`utcnow`, and `Clock` when it follows the system time); tests/test_clock.py
+fails on any other read of it in assistant/, actions/, channels/ and plugins/.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -28,7 +33,38 @@ if TYPE_CHECKING:
 
 
 def utcnow() -> datetime:
+    """The system clock (aware, UTC): the context's default clock. Elsewhere use `ctx.now()`."""
     return datetime.now(UTC)
+
+
+class Clock:
+    """A clock that can be set and moved (tests, previews): pinned at `start` (aware), or, with
+    `start=None`, following the system clock. `advance(...)` moves it either way; setting `now`
+    pins it there."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        if start is not None and start.tzinfo is None:
+            raise ValueError("Clock needs an aware datetime")
+        self._pinned = start
+        self._offset = timedelta(0)
+
+    @property
+    def follows_system(self) -> bool:
+        return self._pinned is None
+
+    @property
+    def now(self) -> datetime:
+        return (self._pinned if self._pinned is not None else utcnow()) + self._offset
+
+    @now.setter
+    def now(self, value: datetime) -> None:
+        self._pinned, self._offset = value, timedelta(0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self._offset += timedelta(**delta)
 
 
 async def await_all(results: list[Any]) -> list[Any]:
@@ -138,3 +174,26 @@ class Context:
             await session.commit()
 
 
+
+
+@asynccontextmanager
+async def command_context(
+    config: Config, *, migrate: bool = False, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[Context]:
+    """The context of a one-off command (stats, retention, checks, previews): config, plugins,
+    database and clock, without NLU, dialogue, outbox or plugin start-up. The database is
+    connected only if the command uses it (and migrated first with `migrate=True`)."""
+    from assistant.plugins import create_manager
+    from assistant.storage import db
+
+    if migrate:
+        await db.upgrade(config.storage.url)
+    engine = db.create_engine(config.storage.url, echo=config.storage.echo)
+    ctx = Context(config=config, pm=create_manager(config), engine=engine,
+                  db=db.sessionmaker(engine))
+    if clock is not None:
+        ctx.clock = clock
+    try:
+        yield ctx
+    finally:
+        await engine.dispose()

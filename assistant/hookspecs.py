@@ -1,7 +1,8 @@
 """Every hook an Amtsbote plugin can implement: one hook, one docstring, one contract.
 
-A plugin is a module (or object) with functions marked `@hookimpl` and named like the specs
-below; it registers through the `amtsbote` entry-point group and config.yml switches it on.
+A plugin is a module (or object) with functions marked `@hookimpl` (from `assistant.plugin`,
+the one module plugins import) and named like the specs below; it registers through the
+`amtsbote` entry-point group and config.yml switches it on.
 Hooks that do I/O return an awaitable (or None when the call is not for this plugin); the core
 awaits it. Hooks marked *firstresult* are routed: each implementation checks the `name`,
 `channel`, `backend` or `provider` argument and returns None when it is not addressed.

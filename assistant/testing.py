@@ -5,16 +5,18 @@
         await h.click(replies[-1].buttons[0], sender="anna")
 
 `Harness` builds the real application on a fresh SQLite file (or `database_url`), with a
-movable clock, and registers `RecordingChannel`: a channel plugin named `test` that keeps
-what `deliver` and `staff_notice` were asked to send. A plugin author adds their own plugin
-object through `plugins=[...]` and drives it through the same harness.
+movable clock (pinned at `now`, by default Monday 23 November 2026, 09:00 in Berlin; or, with
+`wall_clock=True`, following the system clock), and registers `RecordingChannel`: a channel
+plugin named `test` that keeps what `deliver` and `staff_notice` were asked to send. A plugin
+author adds their own plugin object through `plugins=[...]` and drives it through the same
+harness.
 """
 
 from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,13 +25,14 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from assistant.app import build_context, start, stop
 from assistant.config import Config, load_config
-from assistant.context import Context
+from assistant.context import Clock, Context
 from assistant.hookspecs import hookimpl
 from assistant.http.app import create_app
 from assistant.messages import Button, Incoming, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 BERLIN = ZoneInfo("Europe/Berlin")
+DEFAULT_NOW = datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)
 
 
 @dataclass
@@ -56,19 +59,6 @@ class RecordingChannel:
         self.notices.append((office.id, kind, text))
 
 
-class Clock:
-    """A clock tests can set and move; starts at `start` (aware)."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
 class Harness:
     def __init__(
         self,
@@ -77,6 +67,7 @@ class Harness:
         nlu_url: str | None = None,
         database_url: str | None = None,
         now: datetime | None = None,
+        wall_clock: bool = False,
         plugins: list[Any] | None = None,
         channel: str = "test",
         run_outbox: bool = False,
@@ -84,7 +75,9 @@ class Harness:
         self._config = config
         self.nlu_url = nlu_url
         self.database_url = database_url
-        self.clock = Clock(now or datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN))
+        if wall_clock and now is not None:
+            raise ValueError("Harness: give `now` or `wall_clock=True`, not both")
+        self.clock = Clock(None if wall_clock else now or DEFAULT_NOW)
         self.channel = RecordingChannel()
         self.plugins = [self.channel, *(plugins or [])]
         self.channel_name = channel

@@ -29,8 +29,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from actions import book as booking  # noqa: E402
-from actions.availability import free_slots  # noqa: E402
+from assistant.booking import book as booking  # noqa: E402
+from assistant.booking.availability import free_slots  # noqa: E402
 from assistant.retention import Policy, purge  # noqa: E402
 from assistant.storage.models import Appointment  # noqa: E402
 from assistant.testing import Harness  # noqa: E402

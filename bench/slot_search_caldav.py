@@ -4,7 +4,8 @@
 
 Starts Radicale on a free loopback port with a fresh storage folder, fills one calendar with
 `--events` staff entries spread over the next 365 days (every 50th a weekly series), then runs
-the slot search a citizen's message triggers (`actions.availability.offer`, the next 14 days):
+the slot search a citizen's message triggers (`assistant.booking.availability.offer`, the next
+14 days):
 
 - cold: a fresh application, nothing cached; the first search reads the whole booking horizon
   (90 days) from the server, parses and expands it;
@@ -39,8 +40,8 @@ import radicale  # noqa: E402
 from caldav.elements import dav  # noqa: E402
 from icalendar import Calendar, Event, Timezone  # noqa: E402
 
-from actions.availability import offer  # noqa: E402
-from actions.book import Citizen, Origin, book_now  # noqa: E402
+from assistant.booking.availability import offer  # noqa: E402
+from assistant.booking.book import Citizen, Origin, book_now  # noqa: E402
 from assistant.testing import BERLIN, Harness  # noqa: E402
 from plugins.calendar_caldav import office_runtime  # noqa: E402
 from tests.peers.radicale import CALDAV_USER, Radicale, caldav_options, office_calendar  # noqa: E402

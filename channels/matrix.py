@@ -53,13 +53,10 @@ from nio import (
 from nio.crypto import ENCRYPTION_ENABLED
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.hookspecs import hookimpl
-from assistant.i18n import t
-from assistant.messages import Incoming, Reply
+from assistant.plugin import Incoming, Reply, hookimpl, t
 
 if TYPE_CHECKING:
-    from assistant.config import Office
-    from assistant.context import Context
+    from assistant.plugin import Context, Office
 
 NAME = "matrix"
 log = logging.getLogger(__name__)

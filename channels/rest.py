@@ -12,12 +12,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from assistant.hookspecs import hookimpl
-from assistant.http.common import json_error
-from assistant.messages import Incoming
+from assistant.plugin import Incoming, hookimpl, json_error
 
 if TYPE_CHECKING:
-    from assistant.context import Context
+    from assistant.plugin import Context
 
 NAME = "rest"
 MAX_SENDER = 255

@@ -24,10 +24,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from twilio.twiml.messaging_response import MessagingResponse
 
-from assistant.hookspecs import hookimpl
-from assistant.http.common import json_error
-from assistant.i18n import has, t
-from assistant.messages import Button, Incoming, Reply
+from assistant.plugin import Button, Incoming, Reply, has, hookimpl, json_error, t
 from channels.twilio_common import (
     chosen_option,
     converse,
@@ -42,7 +39,7 @@ from channels.twilio_common import (
 )
 
 if TYPE_CHECKING:
-    from assistant.context import Context
+    from assistant.plugin import Context
 
 log = logging.getLogger(__name__)
 

@@ -57,16 +57,10 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from assistant.config import ConfigError
-from assistant.hookspecs import hookimpl
-from assistant.http.common import json_error
-from assistant.i18n import t
-from assistant.messages import Incoming, Reply
-from assistant.ratelimit import RateLimiter
+from assistant.plugin import ConfigError, Incoming, RateLimiter, Reply, hookimpl, json_error, t
 
 if TYPE_CHECKING:
-    from assistant.config import Office
-    from assistant.context import Context
+    from assistant.plugin import Context, Office
 
 log = logging.getLogger(__name__)
 

@@ -22,13 +22,13 @@ import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 import phonenumbers
 from twilio.request_validator import RequestValidator
 
-from assistant.messages import Button, Incoming, Reply
+from assistant.plugin import Button, Incoming, Reply
 
 if TYPE_CHECKING:
     from aiohttp import web
     from multidict import MultiDictProxy
 
-    from assistant.context import Context
+    from assistant.plugin import Context
 
 log = logging.getLogger(__name__)
 

@@ -26,18 +26,23 @@ import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from babel.dates import format_date
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from twilio.twiml.voice_response import VoiceResponse
 
-from assistant.hookspecs import hookimpl
-from assistant.http.common import json_error
-from assistant.i18n import BABEL_LOCALE, has, t
-from assistant.messages import Button, Incoming, Reply
-from assistant.nlu.spoken import normalize_spoken
+from assistant.plugin import (
+    BABEL_LOCALE,
+    Button,
+    Incoming,
+    Reply,
+    has,
+    hookimpl,
+    json_error,
+    normalize_spoken,
+    t,
+)
 from channels.twilio_common import (
     chosen_option,
     converse,
@@ -51,9 +56,7 @@ from channels.twilio_common import (
 )
 
 if TYPE_CHECKING:
-    from assistant.config import Config, Office
-    from assistant.context import Context
-    from assistant.views import AppointmentView
+    from assistant.plugin import AppointmentView, Config, Context, Office
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +180,7 @@ def collapse_spelled(text: str, lang: str = "de") -> str:
     Speech-to-text writes spelled codes as spelling words, single letters and digits; a run
     of them that makes a valid code is replaced by the code, so the dialogue sees it.
     """
-    from assistant.booking import references
+    from assistant.plugin import references
 
     words: dict[str, str] = {}
     for alphabet in ("de", "en"):
@@ -499,8 +502,7 @@ class Call:
         return turn
 
     async def record_callback(self) -> Turn:
-        from actions import escalate
-        from actions.book import Origin
+        from assistant.plugin import Origin, escalate
 
         office = self._office()
         await escalate.request_staff(
@@ -619,7 +621,7 @@ def _xml(text: str) -> web.Response:
 def register_routes(app: web.Application, ctx: Context) -> None:
     s = _settings(ctx)
     if s.transfer_office and ctx.config.office(s.transfer_office) is None:
-        from assistant.config import ConfigError
+        from assistant.plugin import ConfigError
 
         raise ConfigError(f"{ctx.config.path}: channels.voice.transfer_office: unknown office "
                           f"{s.transfer_office!r}")
@@ -690,7 +692,7 @@ def notify(ctx: Context, event: str, appointment: AppointmentView, extra: dict[s
 
 
 async def _confirm_by_sms(ctx: Context, a: AppointmentView, number: str) -> None:
-    from assistant.i18n import when
+    from assistant.plugin import when
 
     if await opted_out(ctx, number):
         return
@@ -746,7 +748,7 @@ def register_commands(subparsers: argparse._SubParsersAction) -> None:
 
 def sample_call(config: Config, lang: str, now: datetime) -> list[Turn]:
     """The prompts of a typical booking call, rendered exactly as the line renders them."""
-    from assistant.i18n import when
+    from assistant.plugin import when
 
     office, service = config.offices[0], config.services[0]
     tz = office.tz
@@ -790,10 +792,17 @@ def sample_call(config: Config, lang: str, now: datetime) -> list[Turn]:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from assistant.config import load_config
+    import asyncio
+
+    from assistant.plugin import command_context, load_config
 
     config = load_config(args.config)
-    turns = sample_call(config, args.lang, datetime.now(ZoneInfo(config.offices[0].timezone)))
+
+    async def now() -> datetime:
+        async with command_context(config) as ctx:
+            return ctx.now()
+
+    turns = sample_call(config, args.lang, asyncio.run(now()).astimezone(config.offices[0].tz))
     text = "\n\n".join(" ".join(s for s, _ in turn.say) for turn in turns)
     print(text)
     if args.twiml:

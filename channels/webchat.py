@@ -32,13 +32,10 @@ from icalendar import Event
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from yarl import URL
 
-from assistant.hookspecs import hookimpl
-from assistant.i18n import LANGUAGES, catalog, t, when
-from assistant.messages import Incoming, Reply
-from assistant.ratelimit import RateLimiter
+from assistant.plugin import LANGUAGES, Incoming, RateLimiter, Reply, catalog, hookimpl, t, when
 
 if TYPE_CHECKING:
-    from assistant.context import Context
+    from assistant.plugin import Context
 
 log = logging.getLogger(__name__)
 

@@ -30,18 +30,25 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 
-from actions import availability, cancel, reschedule
-from actions import book as booking
-from assistant.booking.appointments import to_view
-from assistant.config import ConfigError
-from assistant.hookspecs import hookimpl
-from assistant.i18n import LANGUAGES, clock, day, t, when
-from assistant.storage.models import Appointment
-from assistant.views import AppointmentView
+from assistant.plugin import (
+    LANGUAGES,
+    Appointment,
+    AppointmentView,
+    ConfigError,
+    availability,
+    cancel,
+    clock,
+    day,
+    hookimpl,
+    reschedule,
+    t,
+    to_view,
+    when,
+)
+from assistant.plugin import book as booking
 
 if TYPE_CHECKING:
-    from assistant.config import Office, Service
-    from assistant.context import Context
+    from assistant.plugin import Context, Office, Service
 
 NAME = "termin"
 AUDIENCE = "amtsbote:termin"

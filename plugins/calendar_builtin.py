@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from assistant.hookspecs import hookimpl
+from assistant.plugin import hookimpl
 
 if TYPE_CHECKING:
-    from assistant.config import Office
-    from assistant.context import Context
-    from assistant.views import AppointmentView
+    from assistant.plugin import AppointmentView, Context, Office
 
 NAME = "builtin"
 

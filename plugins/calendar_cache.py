@@ -26,14 +26,18 @@ import recurring_ical_events
 from icalendar import Calendar
 from sqlalchemy import select
 
-from assistant.http.ics_feed import is_own_uid
-from assistant.i18n import day, t, when
-from assistant.storage.models import Appointment
-from assistant.views import BusyInterval, CalendarUnavailable
+from assistant.plugin import (
+    Appointment,
+    BusyInterval,
+    CalendarUnavailable,
+    day,
+    is_own_uid,
+    t,
+    when,
+)
 
 if TYPE_CHECKING:
-    from assistant.config import Office
-    from assistant.context import Context
+    from assistant.plugin import Context, Office
 
 log = logging.getLogger(__name__)
 MARGIN = timedelta(days=1)

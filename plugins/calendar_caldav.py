@@ -25,7 +25,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urljoin
 
@@ -36,10 +36,18 @@ from caldav.lib import error as caldav_error
 from lxml import etree
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from assistant.config import Config, ConfigError, load_config, require_env
-from assistant.hookspecs import hookimpl
-from assistant.http.ics_feed import appointment_event, calendar_of, event_uid
-from assistant.views import CalendarUnavailable
+from assistant.plugin import (
+    CalendarUnavailable,
+    Config,
+    ConfigError,
+    appointment_event,
+    calendar_of,
+    command_context,
+    event_uid,
+    hookimpl,
+    load_config,
+    require_env,
+)
 from plugins.calendar_cache import (
     Busy,
     BusyCache,
@@ -51,9 +59,7 @@ from plugins.calendar_cache import (
 from plugins.calendar_ics import FeedCfg, busy_from, feed_cache, office_options, redact
 
 if TYPE_CHECKING:
-    from assistant.config import Office
-    from assistant.context import Context
-    from assistant.views import AppointmentView, BusyInterval
+    from assistant.plugin import AppointmentView, BusyInterval, Context, Office
 
 NAME = "caldav"
 CALENDAR_DATA = "{urn:ietf:params:xml:ns:caldav}calendar-data"
@@ -381,8 +387,8 @@ def plugin_settings(name: str) -> type[BaseModel] | None:
     return CaldavSettings if name == NAME else None
 
 
-def check(config: Config) -> tuple[bool, list[str]]:
-    """Read every CalDAV office calendar once (the next 14 days): a line per office."""
+def check(config: Config, now: datetime) -> tuple[bool, list[str]]:
+    """Read every CalDAV office calendar once (the 14 days from `now`): a line per office."""
     ok, lines = True, []
     for office in [o for o in config.offices if o.calendar.backend == NAME]:
         host = "?"
@@ -390,7 +396,6 @@ def check(config: Config) -> tuple[bool, list[str]]:
             opts = _options(office)
             conn = Connection(office, opts)
             host = conn.host
-            now = datetime.now(UTC)
             busy = conn.read(now, now + timedelta(days=14))
             conn.close()
             lines.append(f"{office.id}: ok – {len(opts.targets())} calendar(s) on {host}, "
@@ -405,7 +410,13 @@ def check(config: Config) -> tuple[bool, list[str]]:
 
 
 def _check_command(args: argparse.Namespace) -> int:
-    ok, lines = check(load_config(args.config))
+    config = load_config(args.config)
+
+    async def run() -> tuple[bool, list[str]]:
+        async with command_context(config) as ctx:
+            return await asyncio.to_thread(check, config, ctx.now())
+
+    ok, lines = asyncio.run(run())
     print("\n".join(lines))
     return 0 if ok else 1
 

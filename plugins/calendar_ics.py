@@ -23,15 +23,11 @@ import aiohttp
 from icalendar import Calendar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from assistant.config import ConfigError, require_env
-from assistant.hookspecs import hookimpl
-from assistant.views import CalendarUnavailable
+from assistant.plugin import CalendarUnavailable, ConfigError, hookimpl, require_env
 from plugins.calendar_cache import Busy, BusyCache, busy_of, refresh_loop, report_conflicts
 
 if TYPE_CHECKING:
-    from assistant.config import Office
-    from assistant.context import Context
-    from assistant.views import AppointmentView, BusyInterval
+    from assistant.plugin import AppointmentView, BusyInterval, Context, Office
 
 NAME = "ics"
 log = logging.getLogger(__name__)

@@ -32,14 +32,11 @@ from babel.dates import format_date
 from icalendar import Calendar, Event
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from assistant.hookspecs import hookimpl
-from assistant.i18n import BABEL_LOCALE, t, when
+from assistant.plugin import BABEL_LOCALE, hookimpl, t, when
 from plugins.appointment_page import personal_link
 
 if TYPE_CHECKING:
-    from assistant.config import Office, Service
-    from assistant.context import Context
-    from assistant.views import AppointmentView
+    from assistant.plugin import AppointmentView, Context, Office, Service
 
 NAME = "email"
 EVENTS = ("booked", "rescheduled", "cancelled", "reminder")

@@ -16,12 +16,10 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.hookspecs import hookimpl
-from assistant.retention import Policy, Report, purge
+from assistant.plugin import Policy, Report, hookimpl, purge
 
 if TYPE_CHECKING:
-    from assistant.config import Config
-    from assistant.context import Context
+    from assistant.plugin import Config, Context
 
 NAME = "retention"
 log = logging.getLogger(__name__)
@@ -92,22 +90,14 @@ def shutdown(ctx: Context):  # type: ignore[no-untyped-def]
 
 
 def _command(args: argparse.Namespace) -> int:
-    from assistant.config import load_config
-    from assistant.context import utcnow
-    from assistant.plugins import create_manager, validate_settings
-    from assistant.storage.db import create_engine, sessionmaker, upgrade
+    from assistant.plugin import command_context, load_config
 
     config = load_config(args.config)
-    settings = validate_settings(create_manager(config), config, NAME)
 
     async def run() -> Report:
-        await upgrade(config.storage.url)
-        engine = create_engine(config.storage.url)
-        try:
-            return await purge(sessionmaker(engine), policy(config, settings),  # type: ignore[arg-type]
-                               utcnow(), dry_run=args.dry_run)
-        finally:
-            await engine.dispose()
+        async with command_context(config, migrate=True) as ctx:
+            return await purge(ctx.db, policy(config, ctx.settings(NAME)), ctx.now(),
+                               dry_run=args.dry_run)
 
     report = asyncio.run(run())
     print(json.dumps({"dry_run": args.dry_run, **report.as_dict()}, indent=2))

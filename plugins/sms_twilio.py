@@ -16,10 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from assistant.hookspecs import hookimpl
+from assistant.plugin import hookimpl
 
 if TYPE_CHECKING:
-    from assistant.context import Context
+    from assistant.plugin import Context
 
 log = logging.getLogger(__name__)
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import jwt
 from pydantic import BaseModel, ConfigDict
 
-from assistant.hookspecs import hookimpl
-from assistant.views import Meeting
+from assistant.plugin import Meeting, hookimpl
 
 if TYPE_CHECKING:
-    from assistant.context import Context
+    from assistant.plugin import Context
 
 NAME = "jitsi"
 
@@ -63,7 +62,7 @@ def video_create_meeting(ctx: Context, provider: str, topic: str, start: datetim
         room = f"{s.room_prefix}-{secrets.token_urlsafe(18).replace('_', '').replace('-', '')}"
         url = f"{s.base_url.rstrip('/')}/{room}"
         if s.app_id:
-            now = start or datetime.now(UTC)
+            now = start or ctx.now()
             return Meeting(
                 citizen_url=f"{url}?jwt={_token(s, room, False, 'Bürger/in', now)}",
                 staff_url=f"{url}?jwt={_token(s, room, True, 'Mitarbeiter/in', now)}",

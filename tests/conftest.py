@@ -20,6 +20,22 @@ pytest_plugins = [
     "tests.peers.browser",
 ]
 
+# Fixtures that start or need a peer outside the test process. A test using one (directly or
+# through another fixture) is marked `peers`, like the tests marked rasa/postgres/browser:
+# `pytest -m "not peers"` runs what needs nothing else (scripts/test does, with the wall clock
+# moved). In-process stand-ins (telegram_api, twilio_api, local_http) are not peers.
+PEER_FIXTURES = {"rasa_url", "pg_url", "smtp_server", "smtp_tls_server", "radicale",
+                 "radicale_server", "xandikos", "synapse", "browser"}
+PEER_MARKS = ("rasa", "postgres", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & PEER_FIXTURES or any(item.get_closest_marker(m) for m in PEER_MARKS):
+            item.add_marker(pytest.mark.peers)
+
+
 BERLIN = ZoneInfo("Europe/Berlin")
 # Monday 23 November 2026, 09:00 in Meißen: the fixed "now" of the dialogue tests.
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)

@@ -6,8 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from actions import availability, book, cancel, check, reschedule
-from assistant.booking import references
+from assistant.booking import availability, book, cancel, check, references, reschedule
 from assistant.storage.models import OutboxItem
 from assistant.testing import Harness
 from tests.conftest import BERLIN

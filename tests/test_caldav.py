@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from actions.availability import free_slots
-from actions.book import Citizen, Origin, book_now, hold
-from actions.cancel import cancel
-from actions.reschedule import move
+from assistant.booking.availability import free_slots
+from assistant.booking.book import Citizen, Origin, book_now, hold
+from assistant.booking.cancel import cancel
+from assistant.booking.reschedule import move
 from assistant.config import ConfigError
 from assistant.storage.models import OutboxItem
 from assistant.testing import Harness
@@ -352,10 +352,10 @@ async def test_admin_check_reads_each_calendar_once(radicale: Radicale) -> None:
 
     cal = radicale.new_calendar()
     add_event(cal, "team@groupware", at(TUE, 10), at(TUE, 11), "Teambesprechung")
-    ok, lines = check(office_calendar("caldav", caldav_options(radicale, cal)))
+    ok, lines = check(office_calendar("caldav", caldav_options(radicale, cal)), NOW)
     assert ok and lines[0].startswith("meissen: ok – 1 calendar(s)") and "1 busy" in lines[0]
     down = {**caldav_options(radicale), "url": f"http://127.0.0.1:{free_port()}/amtsbote/x/"}
-    ok, lines = check(office_calendar("caldav", down))
+    ok, lines = check(office_calendar("caldav", down), NOW)
     assert not ok and lines[0].startswith("meissen: FAILED – http://127.0.0.1/…")
     assert "not-checked" not in lines[0]
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, text
 
-from actions import availability, book
+from assistant.booking import availability, book
 from assistant.storage.models import Appointment
 from assistant.testing import Harness
 from tests.conftest import BERLIN, NOW

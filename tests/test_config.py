@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from assistant.config import ConfigError, load_config
+from assistant.booking.slots import candidate_starts
+from assistant.config import Closure, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = {"personalausweis", "reisepass", "wohnsitz_anmeldung", "meldebescheinigung",
@@ -83,3 +86,81 @@ def test_check_config_prints_what_is_enabled_and_fails_cleanly(tmp_path: Path) -
     assert out.returncode == 2
     assert f"{bad}:2: server.port" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_commands_print_their_output_and_no_migration_log(tmp_path: Path) -> None:
+    path = _write(tmp_path, f"storage:\n  url: sqlite+aiosqlite:///{tmp_path}/a.sqlite3\n"
+                            "catalogue: catalogue.yml\n")
+    cli = [sys.executable, "-m", "assistant.cli", "-c", str(path)]
+    out = subprocess.run([*cli, "stats"], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == "" and json.loads(out.stdout)["kinds"] == {}
+    verbose = subprocess.run([*cli, "-v", "db", "upgrade"], capture_output=True, text=True,
+                             check=False)
+    assert verbose.returncode == 0 and "alembic.runtime.migration" in verbose.stderr
+
+
+# -- closures ----------------------------------------------------------------------------------
+
+
+def test_the_demo_christmas_closure_comes_back_every_year() -> None:
+    riesa = load_config(ROOT / "config.yml").office("riesa")
+    assert riesa is not None
+    for day in (date(2026, 12, 24), date(2027, 12, 27), date(2031, 12, 24), date(2031, 12, 31)):
+        closed = riesa.closed_on(day)
+        assert closed and closed.start == date(day.year, 12, 24), day
+        assert closed.reason and closed.reason.de == "Betriebsruhe zum Jahreswechsel"
+    for day in (date(2031, 12, 23), date(2032, 1, 2), date(2025, 12, 27)):
+        assert riesa.closed_on(day) is None, day  # open; before 2026 the closure did not exist
+    assert [(c.start, c.last) for c in riesa.closures_from(date(2031, 12, 28))] == [
+        (date(2031, 12, 24), date(2031, 12, 31))]
+    assert [(c.start, c.last) for c in riesa.closures_from(date(2032, 1, 1))] == [
+        (date(2032, 12, 24), date(2032, 12, 31))]
+
+
+def test_slot_search_skips_a_yearly_closure_in_any_year() -> None:
+    cfg = load_config(ROOT / "config.yml")
+    riesa, service = cfg.office("riesa"), cfg.service("personalausweis")
+    assert riesa is not None and service is not None
+    tz = riesa.tz
+    frm = datetime(2031, 12, 20, tzinfo=tz)
+    days = {s.date() for s in candidate_starts(riesa, service, cfg.booking, frm,
+                                               frm + timedelta(days=20))}
+    assert date(2031, 12, 23) in days and date(2032, 1, 2) in days  # Tuesday before, Friday after
+    assert not [d for d in days if date(2031, 12, 24) <= d <= date(2032, 1, 1)]  # 1.1.: holiday
+
+
+def test_a_yearly_closure_can_span_the_year_end() -> None:
+    c = Closure(start=date(2026, 12, 28), end=date(2027, 1, 2), every="year")
+    for day in (date(2026, 12, 28), date(2027, 1, 2), date(2031, 12, 31), date(2032, 1, 1),
+                date(2032, 1, 2)):
+        assert c.on(day), day
+    for day in (date(2026, 1, 1), date(2031, 12, 27), date(2032, 1, 3)):
+        assert c.on(day) is None, day
+    nxt = c.next_from(date(2031, 6, 1))
+    assert nxt and (nxt.start, nxt.last) == (date(2031, 12, 28), date(2032, 1, 2))
+    once = Closure(start=date(2026, 12, 28), end=date(2027, 1, 2))
+    assert once.on(date(2027, 1, 1)) and once.on(date(2031, 12, 31)) is None
+    assert once.next_from(date(2027, 1, 3)) is None
+
+
+@pytest.mark.parametrize(("closure", "message"), [
+    ("{start: 2026-12-24, end: 2026-12-31, every: month}",
+     r"closures\.0\.every: Input should be 'year'"),
+    ("{start: 12-24, end: 12-31, every: year}", r"closures\.0\.start: '12-24' has no year"),
+    ("{start: 2026-12-31, end: 2026-12-24}", r"closures\.0: closure ends \(2026-12-24\) before"),
+    ("{start: 2026-01-01, end: 2027-01-01, every: year}", r"shorter than a year"),
+    ("{start: 2028-02-29, every: year}", r"29 February"),
+])
+def test_a_wrong_closure_is_a_config_error_with_file_and_line(
+        tmp_path: Path, closure: str, message: str) -> None:
+    path = _write(tmp_path, "catalogue: catalogue.yml\n")
+    cat = tmp_path / "catalogue.yml"
+    text = cat.read_text()
+    start = text.index("    closures:\n      - {start: 2026-12-24")
+    end = text.index("\n", text.index("      - {", start)) + 1
+    cat.write_text(text[:start] + f"    closures:\n      - {closure}\n" + text[end:])
+    line = next(i for i, ln in enumerate(cat.read_text().splitlines(), 1) if closure in ln)
+    with pytest.raises(ConfigError, match=message) as err:
+        load_config(path)
+    assert str(err.value).startswith(f"{cat}:{line}: offices.0.closures.0")

@@ -15,9 +15,9 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from actions import book as booking
-from actions import reschedule
-from actions.availability import free_slots
+from assistant.booking import book as booking
+from assistant.booking import reschedule
+from assistant.booking.availability import free_slots
 from assistant.config import ConfigError, load_config
 from assistant.storage.models import Appointment, OutboxItem
 from assistant.testing import Harness, button, texts

@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-from actions import book
+from assistant.booking import book
 from assistant.testing import Harness
-from tests.conftest import NOW
+from tests.conftest import BERLIN, NOW
 
 STAFF = {"Authorization": "Bearer staff-secret"}
 
@@ -23,6 +23,12 @@ async def test_catalogue_endpoints_use_stable_ids(offline_harness: Harness) -> N
     offices = await (await client.get("/api/v1/offices")).json()
     riesa = next(o for o in offices if o["id"] == "riesa")
     assert "kfz_zulassung" in riesa["services"] and riesa["opening_hours"]["sat"] == ["09:00-12:00"]
+    # The yearly Christmas closure, as its next repetition by the app's clock.
+    assert riesa["closures"] == [{"start": "2026-12-24", "end": "2026-12-31", "every": "year"}]
+    offline_harness.clock.now = datetime(2029, 12, 30, 12, 0, tzinfo=BERLIN)
+    riesa = next(o for o in await (await client.get("/api/v1/offices")).json()
+                 if o["id"] == "riesa")
+    assert riesa["closures"] == [{"start": "2029-12-24", "end": "2029-12-31", "every": "year"}]
     services = await (await client.get("/api/v1/services")).json()
     kfz = next(s for s in services if s["id"] == "kfz_zulassung")
     assert set(kfz["offices"]) == {"meissen", "riesa", "grossenhain"}

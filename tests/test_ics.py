@@ -12,8 +12,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from icalendar import Calendar, Event
 
-from actions.availability import free_slots
-from actions.book import Citizen, Origin, book_now
+from assistant.booking.availability import free_slots
+from assistant.booking.book import Citizen, Origin, book_now
 from assistant.config import ConfigError
 from assistant.testing import Harness
 from tests.conftest import BERLIN, NOW

@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 from icalendar import Calendar
 
-from actions.book import Citizen, Origin, book_now
-from actions.cancel import cancel
+from assistant.booking.book import Citizen, Origin, book_now
+from assistant.booking.cancel import cancel
 from assistant.http.ics_feed import feed_token, main
 from assistant.testing import Harness
 from assistant.views import AppointmentView

@@ -166,7 +166,7 @@ async def test_rasa_down_raises_quickly(config: Config) -> None:
         started = time.monotonic()
         for _ in range(3):
             with pytest.raises(NLUUnavailable):
-                await nlu.parse("Ich brauche einen Termin")
+                await nlu.parse("Ich brauche einen Termin", now=NOW)
         assert time.monotonic() - started < 2
     finally:
         await nlu.close()

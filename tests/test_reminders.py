@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import text
 
-from actions import book as booking
-from actions import cancel, reschedule
-from actions.availability import free_slots
+from assistant.booking import book as booking
+from assistant.booking import cancel, reschedule
+from assistant.booking.availability import free_slots
 from assistant.config import load_config
 from assistant.testing import Harness
 from tests.test_email import ANNA, CONFIG, book

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 import pytest
 from sqlalchemy import func, select
 
-from actions import book as booking
-from actions import cancel, check
+from assistant.booking import book as booking
+from assistant.booking import cancel, check
 from assistant.cli import main as cli
 from assistant.config import load_config
 from assistant.retention import Policy, purge

@@ -2,7 +2,9 @@
 server on a loopback port, with the real trained Rasa where citizens type free text.
 
 Three ways in: the widget embedded in a county website on another origin, the full page at
-`/`, the kiosk at `/kiosk`. Screenshots go to test-artifacts/screenshots/ for docs/webchat.md.
+`/`, the kiosk at `/kiosk`. Screenshots go to test-artifacts/run/screenshots/ (ignored);
+scripts/screenshots refreshes the ones in test-artifacts/screenshots/ that README.md and
+docs/webchat.md show.
 """
 
 from __future__ import annotations

@@ -11,16 +11,17 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from actions import availability, cancel, check, escalate, reschedule
-from actions import book as booking
 from assistant import metrics
-from assistant.booking import references
+from assistant.booking import availability, cancel, check, escalate, references, reschedule
+from assistant.booking import book as booking
 from assistant.booking.appointments import EMAIL, normalize_phone
-from assistant.booking.slots import Slot
+from assistant.booking.slots import Slot, holiday_name
+from assistant.dialogue import answers
 from assistant.dialogue.state import conversation
 from assistant.dialogue.understanding import (
     FLOW_INTENTS,
@@ -30,6 +31,7 @@ from assistant.dialogue.understanding import (
     number_choice,
     parse_payload,
 )
+from assistant.i18n import day as i18n_day
 from assistant.i18n import t, when, when_short
 from assistant.messages import Button, Incoming, Reply
 from assistant.nlu.client import NLUUnavailable
@@ -47,8 +49,15 @@ log = logging.getLogger(__name__)
 
 FLOW_KEYS = ("flow", "step", "mode", "service", "office", "start", "end", "offered", "chosen",
              "hold", "name", "contact", "contact_asked", "reference", "proof", "appointment_id",
-             "clarify", "flow_started", "turns", "tries")
+             "clarify", "flow_started", "turns", "tries", "reference_tried")
 SIDE_INTENTS = {"ask_service_info", "ask_opening_hours", "request_human", "help"}
+# What the citizen told us, kept across flows: a booking after a video request keeps the
+# service, a reschedule after a check keeps the reference (`facts` in the state).
+FACT_KEYS = ("service", "office", "start", "end", "name", "contact", "reference", "proof")
+# Replies that mean "I did not understand"; two in a row offer a way out.
+MISUNDERSTOOD = {"fallback", "fallback.in_flow", "reask.not_understood", "name.invalid",
+                 "contact.invalid", "slot.pick_one", "confirm.yes_or_no", "reference.invalid",
+                 "clarify", "reask.proof"}
 MAX_HISTORY = 12
 
 
@@ -122,6 +131,7 @@ class Dialogue:
                     self._reask(talk)
                 else:
                     await self._turn(talk, text)
+                    self._way_out(talk)
             except Exception:
                 log.exception("dialogue error on %s", msg.channel)
                 metrics.ERRORS.inc()
@@ -141,8 +151,30 @@ class Dialogue:
         seen = st.get("seen")
         idle = timedelta(hours=self.ctx.config.retention.conversation_idle_hours)
         if seen and now - datetime.fromisoformat(seen) > idle:
-            for key in (*FLOW_KEYS, "history"):
+            for key in (*FLOW_KEYS, "history", "facts", "misses"):
                 st.pop(key, None)
+
+    def _way_out_now(self, talk: Talk) -> None:
+        st = talk.st
+        office = self.ctx.config.office(st.get("office") or "")
+        offices = [office] if office else self.ctx.config.offices
+        listing = "\n".join(f"• {o.name.get(talk.lang)}: {o.phone}" for o in offices if o.phone)
+        buttons = [talk.button("button.continue", "/back")] if st.get("flow") else []
+        talk.say("way_out", listing=listing, buttons=[
+            *buttons, talk.button("menu.human", "/request_human"), *self._menu(talk, short=True)])
+
+    def _way_out(self, talk: Talk) -> None:
+        """After two misunderstandings in a row, say so plainly and offer the likely next
+        steps, a person, and the office's phone number and hours."""
+        st = talk.st
+        if not any(r.key in MISUNDERSTOOD for r in talk.replies):
+            st.pop("misses", None)
+            return
+        st["misses"] = st.get("misses", 0) + 1
+        if st["misses"] < 2:
+            return
+        st.pop("misses", None)
+        self._way_out_now(talk)
 
     async def _turn(self, talk: Talk, text: str) -> None:
         st = talk.st
@@ -157,6 +189,20 @@ class Dialogue:
         if st.get("flow"):
             st["turns"] = st.get("turns", 0) + 1
         command = u.command or (keyword_command(text) if not u.from_button else None)
+        if command is None and not u.from_button:
+            command = answers.command_in_sentence(text)
+            if command == "human":
+                command, u.intent, u.confidence = None, "request_human", 1.0
+            if command == "abort" and st.get("step") == "contact":
+                command = "skip"
+            if command == "abort" and not st.get("flow") and u.intent == "cancel_appointment":
+                command = None  # "nein, lieber nicht" to the optional contact question
+        if not u.from_button and st.get("step") not in {"name", "proof"}:
+            name = answers.name_in_first_message(text)
+            if name:
+                st.setdefault("facts", {})["name"] = name
+                if st.get("flow") == "book":
+                    st["name"] = name
         if command == "set_language":
             lang = u.args.get("language")
             st["lang"] = lang if lang in ("de", "en") else st["lang"]
@@ -229,6 +275,19 @@ class Dialogue:
             else:
                 self._clarify(talk, u)
                 return
+        if not u.from_button and answers.is_insult(u.text):
+            talk.say("insult.calm")
+            self._way_out_now(talk)
+            return
+        if intent == "greet" and not u.from_button and not re.search(
+                r"\b(hall?o|hi|hey|hello|guten|moin|servus|gr(ü|ue)(ß|ss)|tag|abend|morning"
+                r"|evening|good|start)\b", u.text, re.I):
+            intent = "nlu_fallback"
+        if intent in {"greet", "goodbye", "thank"} and u.has_entities and not u.from_button:
+            intent = "inform"  # "Gut, dann buche ich das. In Meißen morgen."
+        if (intent == "ask_service_info" and not u.from_button and u.service
+                and (u.has_time or u.office) and "?" not in u.text):
+            intent = "book_appointment"  # "Meldebescheinigung in Radebeul morgen"
         if intent == "inform" and not st.get("flow"):
             intent = self._guess_from_entities(talk, u)
             if intent is None:
@@ -315,8 +374,11 @@ class Dialogue:
                  + [talk.button("menu.other", "/help")])
 
     def _guess_from_entities(self, talk: Talk, u: Understanding) -> str | None:
-        if u.service:
+        known = (talk.st.get("facts") or {}).get("service")
+        if u.service or (known and (u.office or u.has_time)):
             return "book_appointment"
+        if u.reference and u.has_time:
+            return "reschedule_appointment"  # "… Freitag geht auch?"
         if u.reference:
             talk.say("reference.what", buttons=[
                 talk.button("menu.check", f'/check_appointment{{"reference": "{u.reference}"}}'),
@@ -351,10 +413,45 @@ class Dialogue:
         self._clear_flow(st)
         st.update(flow=flow, step=None, lang=keep_lang, flow_started=talk.now.isoformat(),
                   turns=1, mode="video" if u.args.get("mode") == "video" else "in_person")
+        self._prefill(st, flow)
         if u.reference:
+            if u.reference != st.get("reference"):
+                st.pop("proof", None)
             st["reference"] = u.reference
+            proof = answers.proof_in_sentence(references.without_code(u.text))
+            if proof and not u.from_button and flow in {"reschedule", "cancel", "check"}:
+                st["proof"] = proof
         self._absorb(talk, u)
         await self._advance(talk)
+
+    def _prefill(self, st: dict[str, Any], flow: str) -> None:
+        """Start a flow with what the citizen already told us in this conversation."""
+        facts = st.get("facts") or {}
+        if flow in {"book", "video"}:
+            keys: tuple[str, ...] = ("service", "office", "start", "end", "name")
+            if "contact" in facts:
+                st["contact"] = copy.deepcopy(facts["contact"])
+        else:
+            keys = ("reference", "proof")
+            if facts.get("name") and not facts.get("proof"):
+                st["proof"] = facts["name"].split()[-1]
+        for key in keys:
+            if facts.get(key) and not st.get(key):
+                st[key] = facts[key]
+
+    @staticmethod
+    def _task_done(st: dict[str, Any], a: AppointmentView) -> None:
+        """A finished task: keep who the citizen is and what the appointment is (for "what do
+        I need to bring?"), not the wishes that led to it (a next booking starts fresh)."""
+        facts = st.setdefault("facts", {})
+        for key in ("service", "office", "start", "end"):
+            facts.pop(key, None)
+        facts.update(last_service=a.service, last_office=a.office, reference=a.reference)
+
+    @staticmethod
+    def _learn(st: dict[str, Any], **values: Any) -> None:
+        facts = st.setdefault("facts", {})
+        facts.update({k: v for k, v in values.items() if v is not None})
 
     def _clear_flow(self, st: dict[str, Any]) -> None:
         for key in FLOW_KEYS:
@@ -380,11 +477,20 @@ class Dialogue:
         if target is None or not st.get("flow"):
             talk.say("back.nothing", buttons=self._menu(talk))
             return
-        await self._release(talk)
+        keep_slot = target.get("step") in {"name", "contact", "confirm", "proof"}
+        hold = st.get("hold") if keep_slot else None
+        if not keep_slot:
+            await self._release(talk)
         self._clear_flow(st)
         st.update(target)
-        st.pop("chosen", None)
+        if hold:
+            st["hold"] = hold
+        else:
+            st.pop("chosen", None)
         st.pop("offered", None) if st.get("step") in {"time", "office", "service"} else None
+        if st.get("step") == "contact":  # ask the optional question again
+            st.pop("contact_asked", None)
+            st.pop("contact", None)
         talk.say("back.ok")
         await self._advance(talk)
 
@@ -408,13 +514,19 @@ class Dialogue:
         changed = False
         if u.service and u.service != st.get("service") and self.ctx.config.service(u.service):
             st["service"] = u.service
+            self._learn(st, service=u.service)
             changed = True
         if u.office and u.office != st.get("office") and self.ctx.config.office(u.office):
+            chosen = st.get("chosen")
+            if chosen and not u.has_time:  # "gleiche Zeit, aber in Riesa"
+                st["start"] = st["end"] = chosen["start"]
             st["office"] = u.office
+            self._learn(st, office=u.office)
             changed = True
-        if u.has_time and st.get("flow") in {"book", "reschedule"}:
+        if u.has_time and st.get("flow") in {"book", "reschedule", "video"}:
             assert u.start is not None and u.end is not None
             st["start"], st["end"] = u.start.isoformat(), u.end.isoformat()
+            self._learn(st, start=st["start"], end=st["end"])
             changed = True
         if u.reference and st.get("flow") in {"reschedule", "cancel", "check"} and (
                 not st.get("appointment_id")):
@@ -431,12 +543,14 @@ class Dialogue:
         """Let the current step consume the message; False hands it to intent handling."""
         st = talk.st
         step = st.get("step")
+        if not u.from_button and await self._answer_first(talk, u, step):
+            return True
         if u.intent in FLOW_INTENTS and FLOW_INTENTS[u.intent] != st["flow"] and (
                 u.from_button or not self._unsure(u)) and not (
                 step in {"name", "proof"} and not u.from_button and u.confidence < 0.8):
             return False
         if u.intent in SIDE_INTENTS and (u.from_button or u.confidence >= 0.8) and (
-                step not in {"name", "proof"} or u.from_button):
+                step not in {"name", "proof"} or u.from_button or "?" in u.text):
             return False
         if u.intent in {"greet", "goodbye", "thank"} and not u.has_entities and (
                 u.from_button or u.confidence >= 0.8) and step not in {"name", "proof"}:
@@ -470,28 +584,195 @@ class Dialogue:
             await self._advance(talk)
         return True
 
+    async def _answer_first(self, talk: Talk, u: Understanding, step: str | None) -> bool:
+        """The answer to the question just asked comes first, whatever the intent: a time
+        from the offered list, a service named at the service question, a name, a contact,
+        a yes or no to the summary. True when the message was taken as that answer."""
+        st, text = talk.st, u.text
+        # "lieber doch in Riesa", "anything on Thursday instead?": the booking being made
+        # changes; nothing booked is to be moved yet.
+        if st.get("flow") == "book" and u.intent == "reschedule_appointment" and (
+                not u.reference and u.has_entities) and self._absorb(talk, u):
+            await self._release(talk)
+            st["step"] = "slot"
+            await self._advance(talk)
+            return True
+        if step in {"name", "contact", "confirm"} and st.get("flow") in {"book", "reschedule"} and (
+                st.get("offered") and (u.has_time or answers.ordinal_choice(
+                    normalize_spoken(text, talk.lang), len(st["offered"])))):
+            index = self._slot_index(talk, u)
+            if index is not None:  # "doch lieber den späteren um 09:00"
+                await self._take_slot(talk, index)
+                return True
+            if u.has_time and step != "confirm":
+                self._absorb(talk, u)
+                await self._advance(talk)
+                return True
+        if step in {"service", "office"} and not u.service and not u.office:
+            choices = (self._service_choices(talk) if step == "service"
+                       else [o.id for o in self._office_choices(talk)])
+            picked = answers.ordinal_choice(normalize_spoken(text, talk.lang), len(choices))
+            if picked is not None:
+                setattr(u, step, choices[picked - 1])
+        if step == "slot":
+            index = self._slot_index(talk, u)
+            if index is not None:
+                await self._take_slot(talk, index)
+                return True
+            return False
+        if step == "service" and u.service:
+            self._absorb(talk, u)
+            await self._advance(talk)
+            return True
+        if step == "office" and u.office:
+            self._absorb(talk, u)
+            await self._advance(talk)
+            return True
+        if step == "time" and u.has_time and not u.service:
+            self._absorb(talk, u)
+            await self._advance(talk)
+            return True
+        if step == "name":
+            name = answers.name_in_sentence(text)
+            if name and not u.service and not (u.intent in SIDE_INTENTS and "?" in text):
+                st["name"] = name
+                self._learn(st, name=name)
+                await self._advance(talk)
+                return True
+            return False
+        if step == "contact":
+            answer = answers.contact_answer(text, talk.lang)
+            if answer is None:
+                return False
+            if answer.willing:
+                talk.say("contact.which", buttons=[talk.button("button.skip", "/skip")])
+                return True
+            st["contact"] = ({"phone": answer.phone} if answer.phone else
+                             {"email": answer.email} if answer.email else {})
+            if st["contact"]:
+                self._learn(st, contact=st["contact"])
+            await self._advance(talk)
+            return True
+        if step == "confirm":
+            return await self._confirm_answer(talk, u)
+        if step == "proof" and not (u.intent in SIDE_INTENTS and "?" in text):
+            code = u.reference or references.find(text)
+            if code and code != st.get("reference"):
+                return False
+            rest = references.without_code(text)
+            contact = answers.contact_answer(rest, talk.lang)
+            proof = (contact.phone or contact.email) if contact else None
+            proof = proof or answers.name_in_sentence(rest) or answers.proof_in_sentence(rest)
+            if proof:
+                st["proof"] = proof
+                await self._advance(talk)
+                return True
+        if step == "reference":
+            code = u.reference or references.find(text)
+            if not code and st.get("reference_tried") and not u.has_entities:
+                proof = answers.name_in_sentence(text) or answers.proof_in_sentence(text)
+                if proof and answers.yes_no(text) is None:
+                    st["reference"], st["proof"] = st.pop("reference_tried"), proof
+                    await self._advance(talk)
+                    return True
+            if code:
+                st["reference"] = code
+                proof = answers.proof_in_sentence(references.without_code(text))
+                if proof and not st.get("proof"):
+                    st["proof"] = proof
+                await self._advance(talk)
+                return True
+        return False
+
+    async def _confirm_answer(self, talk: Talk, u: Understanding) -> bool:
+        st, text = talk.st, u.text
+        folded = text.casefold()
+        if st["flow"] == "book" and ("name" in folded or re.search(
+                r"\b(hei(ß|ss)e|es ist|sondern)\b", folded)):
+            name = answers.name_in_sentence(text, whole_text_ok=False)
+            if name and name != st.get("name"):
+                st["name"] = name
+                self._learn(st, name=name)
+                await self._advance(talk)
+                return True
+            if re.search(r"name\w* (ändern|aendern|korrigieren|falsch|stimmt nicht)"
+                         r"|(change|correct|wrong) (the |my )?name", folded):
+                st.pop("name", None)
+                await self._advance(talk)
+                return True
+        if u.has_entities and st["flow"] in {"book", "reschedule"}:
+            if self._absorb(talk, u):  # "gleiche Zeit, aber in Riesa", "lieber Donnerstag"
+                await self._release(talk)
+                st["step"] = "slot" if st["flow"] == "book" else "time"
+                await self._advance(talk)
+                return True
+            return False
+        if u.has_entities:
+            return False
+        decision = answers.yes_no(text)
+        if decision is True and u.intent not in {"deny"}:
+            await self._do(talk)
+            return True
+        if decision is False and u.intent not in {"affirm"} and len(text.split()) <= 3:
+            u.intent = "deny"
+        return False
+
+    async def _do(self, talk: Talk) -> None:
+        flow = talk.st["flow"]
+        if flow == "book":
+            await self._do_book(talk)
+        elif flow == "reschedule":
+            await self._do_reschedule(talk)
+        elif flow == "cancel":
+            await self._do_cancel(talk)
+
+    def _slot_index(self, talk: Talk, u: Understanding) -> int | None:
+        """Which offered slot the message picks: a number or ordinal ("die Nummer 3 nehme
+        ich"), a clock time from the list ("um 10:45", "halb neun"), or a day + time."""
+        offered = talk.st.get("offered") or []
+        if not offered:
+            return None
+        if u.choice is not None:
+            return u.choice if 1 <= u.choice <= len(offered) else None
+        spoken = normalize_spoken(u.text, talk.lang)
+        picked = answers.ordinal_choice(spoken, len(offered))
+        if picked is not None and not answers.names_a_day(u.text) and not (
+                u.has_time and u.start == u.end):
+            return picked
+        if u.has_time:
+            index = _match_slot(offered, u, answers.names_a_day(u.text))
+            if index is not None:
+                return index
+            if u.start != u.end or answers.names_a_day(u.text):
+                return None  # another day or a window: search again
+        if u.service or u.office:
+            return None
+        return picked
+
+    async def _take_slot(self, talk: Talk, index: int) -> None:
+        st = talk.st
+        slot = st["offered"][index - 1]
+        start, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
+        token = await booking.hold(self.ctx, slot["office"], start, end)
+        if token is None:
+            talk.say("slot.taken")
+            st.pop("offered", None)
+            await self._advance(talk)
+            return
+        await self._release(talk)
+        st["hold"], st["chosen"] = token, slot
+        st["office"] = slot["office"]
+        await self._advance(talk)
+
     async def _step_slot(self, talk: Talk, u: Understanding) -> None:
         st = talk.st
         offered = st.get("offered") or []
         if self._absorb(talk, u):
             await self._advance(talk)
             return
-        index = u.choice
-        if index is None and u.has_time:
-            index = _match_slot(offered, u)
-        if index is not None and 1 <= index <= len(offered):
-            slot = offered[index - 1]
-            start, end = datetime.fromisoformat(slot["start"]), datetime.fromisoformat(slot["end"])
-            token = await booking.hold(self.ctx, slot["office"], start, end)
-            if token is None:
-                talk.say("slot.taken")
-                st.pop("offered", None)
-                await self._advance(talk)
-                return
-            await self._release(talk)
-            st["hold"], st["chosen"] = token, slot
-            st["office"] = slot["office"]
-            await self._advance(talk)
+        index = self._slot_index(talk, u) if u.from_button else None
+        if index is not None:
+            await self._take_slot(talk, index)
             return
         if u.intent == "deny" or u.command == "change":
             st.pop("start", None)
@@ -503,11 +784,12 @@ class Dialogue:
         await self._advance(talk)
 
     async def _step_name(self, talk: Talk, u: Understanding) -> None:
-        name = " ".join(u.text.split())
-        if u.from_button or not _looks_like_name(name):
+        name = None if u.from_button else answers.name_in_sentence(u.text)
+        if name is None:
             talk.say("name.invalid")
             return
         talk.st["name"] = name
+        self._learn(talk.st, name=name)
         await self._advance(talk)
 
     async def _step_contact(self, talk: Talk, u: Understanding) -> None:
@@ -583,7 +865,7 @@ class Dialogue:
 
     async def _step_proof(self, talk: Talk, u: Understanding) -> None:
         proof = u.text.strip()
-        if u.from_button or len(proof) < 2:
+        if u.from_button or len(proof) < 2 or answers.yes_no(proof) is not None:
             talk.say("reask.proof")
             return
         talk.st["proof"] = proof
@@ -732,8 +1014,13 @@ class Dialogue:
                 st["step"] = "proof"  # not booked from this number: ask for the name instead
                 talk.say("manage.ask_proof", reference=references.display(st["reference"]))
                 return
+            if found.appointment is not None and found.appointment.status == "cancelled":
+                self._show(talk, found.appointment, "manage.found_cancelled")
+                self._clear_flow(st)
+                talk.say("menu.anything_else", buttons=self._menu(talk))
+                return
             if found.appointment is None or found.appointment.status != "booked":
-                st.pop("reference", None)
+                st["reference_tried"] = st.pop("reference", None)
                 st.pop("proof", None)
                 st["step"] = "reference"
                 st["tries"] = st.get("tries", 0) + 1
@@ -742,7 +1029,11 @@ class Dialogue:
                 return
             a = found.appointment
             st["appointment_id"] = a.id
-            st["service"], st["office"] = a.service, a.office
+            st["service"] = a.service
+            st.setdefault("office", a.office)
+            if st["office"] != a.office and not st.get("start"):  # "nach Riesa verlegen"
+                st["start"] = st["end"] = a.start.isoformat()
+            self._learn(st, reference=st["reference"], proof=st.get("proof"))
             st["current"] = {"start": a.start.isoformat(), "end": a.end.isoformat()}
             self._show(talk, a, "manage.found")
             if st["flow"] == "check":
@@ -800,6 +1091,7 @@ class Dialogue:
         st.pop("hold", None)
         self._clear_flow(st)
         st.pop("history", None)
+        self._task_done(st, view)
         self._booked(talk, view, office, service)
 
     def _booked(self, talk: Talk, a: AppointmentView, office: Office, service: Service) -> None:
@@ -825,7 +1117,7 @@ class Dialogue:
         chosen = st["chosen"]
         start, end = datetime.fromisoformat(chosen["start"]), datetime.fromisoformat(chosen["end"])
         view = await reschedule.move(ctx, st["appointment_id"], st.get("hold") or "", start, end,
-                                     talk.origin())
+                                     talk.origin(), office_id=chosen["office"])
         st.pop("hold", None)
         if view is None:
             st.pop("chosen", None)
@@ -836,6 +1128,7 @@ class Dialogue:
         office = ctx.config.office(view.office)
         assert office is not None
         self._clear_flow(st)
+        self._task_done(st, view)
         st.pop("current", None)
         talk.say("reschedule.done", reference=view.display_reference,
                  when=when(view.start.astimezone(office.tz), talk.lang),
@@ -902,13 +1195,17 @@ class Dialogue:
     # -- side answers --------------------------------------------------------------------------
     def _service_info(self, talk: Talk, u: Understanding) -> None:
         cfg, lang = self.ctx.config, talk.lang
-        service = cfg.service(u.service or talk.st.get("service") or "")
+        facts = talk.st.get("facts") or {}
+        service = cfg.service(u.service or talk.st.get("service") or facts.get("service")
+                              or facts.get("last_service") or "")
         if service is None:
             talk.say("info.ask_service", buttons=[
                 Button(s.name.get(lang), f'/ask_service_info{{"service": "{s.id}"}}')
                 for s in cfg.services])
             return
         offices = ", ".join(o.name.get(lang) for o in cfg.offices_for(service.id))
+        if not talk.st.get("flow"):
+            self._learn(talk.st, service=service.id)
         talk.say(
             "info.service",
             service=service.name.get(lang),
@@ -923,7 +1220,15 @@ class Dialogue:
 
     def _opening_hours(self, talk: Talk, u: Understanding) -> None:
         cfg, lang = self.ctx.config, talk.lang
-        office = cfg.office(u.office or talk.st.get("office") or "")
+        facts = talk.st.get("facts") or {}
+        office = cfg.office(u.office or talk.st.get("office") or facts.get("office")
+                            or facts.get("last_office") or "")
+        if u.office and not talk.st.get("flow"):
+            self._learn(talk.st, office=u.office)
+        if u.start is not None and u.end is not None and (
+                u.end - u.start) < timedelta(days=1, hours=1) and not u.from_button:
+            self._hours_on_day(talk, office, u.start.date())
+            return
         if office is None:
             talk.say("hours.ask_office", buttons=[
                 Button(o.name.get(lang), f'/ask_opening_hours{{"office": "{o.id}"}}')
@@ -945,6 +1250,34 @@ class Dialogue:
                  hours="\n".join(lines), closures=notes, phone=office.phone or "",
                  buttons=[] if talk.st.get("flow") else [
                      talk.button("menu.book", f'/book_appointment{{"office": "{office.id}"}}')])
+
+    def _hours_on_day(self, talk: Talk, office: Office | None, on: date) -> None:
+        """Opening hours for one date ("Hat Riesa am 1. Januar offen?"), for one office or,
+        without one, which offices are open that day ("Welches Bürgerbüro hat samstags auf?")."""
+        cfg, lang = self.ctx.config, talk.lang
+        day_text = i18n_day(on, lang)
+        holiday = holiday_name(on)
+        offices = [office] if office else cfg.offices
+        open_ = []
+        for o in offices:
+            closure = o.closed_on(on)
+            ranges = [] if (holiday or closure) else o.hours_on(on)
+            if ranges:
+                open_.append((o, ", ".join(f"{r.start:%H:%M}–{r.end:%H:%M}" for r in ranges)))
+            elif office is not None:
+                why = holiday or (closure.reason.get(lang) if closure and closure.reason else "")
+                talk.say("hours.closed_on_day", office=o.name.get(lang), day=day_text,
+                         reason=f" ({why})" if why else "", phone=o.phone or "")
+        if office is not None:
+            if open_:
+                talk.say("hours.on_day", office=office.name.get(lang), day=day_text,
+                         hours=open_[0][1])
+            return
+        if not open_:
+            talk.say("hours.none_on_day", day=day_text, reason=f" ({holiday})" if holiday else "")
+            return
+        talk.say("hours.offices_on_day", day=day_text,
+                 listing="\n".join(f"• {o.name.get(lang)}: {h}" for o, h in open_))
 
     # -- buttons -------------------------------------------------------------------------------
     def _menu(self, talk: Talk, short: bool = False) -> list[Button]:
@@ -995,12 +1328,6 @@ def _is_text(text: str) -> bool:
     return bad == 0
 
 
-def _looks_like_name(name: str) -> bool:
-    letters = sum(c.isalpha() for c in name)
-    return 2 <= len(name) <= 100 and letters >= 2 and not any(c.isdigit() for c in name) and (
-        len(name.split()) <= 6) and "@" not in name
-
-
 def _slot_dict(s: Slot) -> dict[str, str]:
     return {"office": s.office_id, "start": s.start.isoformat(), "end": s.end.isoformat()}
 
@@ -1009,18 +1336,26 @@ def _pick(items: list[str], index: int) -> str | None:
     return items[index - 1] if 1 <= index <= len(items) else None
 
 
-def _match_slot(offered: list[dict[str, str]], u: Understanding) -> int | None:
-    """Which offered slot a time in the message means ("den um 10", "Dienstag")."""
+def _match_slot(offered: list[dict[str, str]], u: Understanding, day_named: bool) -> int | None:
+    """Which offered slot a time in the message means ("den um 10", "halb drei", "Dienstag").
+
+    A bare clock time keeps the day under discussion: it matches the offered slot at that time
+    on any offered day (half past two is 14:30 in an office). With a day named, the day must
+    match too."""
     assert u.start is not None and u.end is not None
     hits = []
     for i, s in enumerate(offered, 1):
-        start = datetime.fromisoformat(s["start"])
-        if u.start == u.end:  # exact time: same clock time (the day may be implied)
-            st = start.astimezone(u.start.tzinfo)
-            if (st.hour, st.minute) == (u.start.hour, u.start.minute):
-                hits.append((st.date() != u.start.date(), i))
+        start = datetime.fromisoformat(s["start"]).astimezone(u.start.tzinfo)
+        if u.start == u.end:
+            same_day = start.date() == u.start.date()
+            if day_named and not same_day:
+                continue
+            if (start.hour, start.minute) == (u.start.hour, u.start.minute):
+                hits.append((0 if same_day else 1, i))
+            elif (start.hour % 12, start.minute) == (u.start.hour % 12, u.start.minute):
+                hits.append((2, i))
         elif u.start <= start <= u.end:
-            hits.append((False, i))
+            hits.append((0, i))
     hits.sort()
     return hits[0][1] if hits and (len(hits) == 1 or hits[0][0] != hits[1][0]) else None
 

@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import select, update
 
-from actions import availability, book, cancel
 from assistant import stats
-from assistant.booking import references
+from assistant.booking import availability, book, cancel, references
 from assistant.booking.appointments import normalize_phone, to_view
-from assistant.config import Office, Service
+from assistant.config import Closure, Office, Service
 from assistant.http import ics_feed
 from assistant.http.common import CTX, json_error, require_staff
 from assistant.http.openapi import SPEC
@@ -24,7 +23,14 @@ from assistant.storage.models import Appointment, VideoRequest
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def office_json(o: Office) -> dict[str, Any]:
+def closure_json(c: Closure, today: date) -> dict[str, Any]:
+    """A closure as configured; one repeated every year as its current or next repetition."""
+    dated = c.next_from(today) or c
+    return {"start": dated.start.isoformat(), "end": dated.last.isoformat(),
+            **({"every": c.every} if c.every else {})}
+
+
+def office_json(o: Office, now: datetime) -> dict[str, Any]:
     return {
         "id": o.id,
         "name": {"de": o.name.de, "en": o.name.en},
@@ -36,9 +42,7 @@ def office_json(o: Office) -> dict[str, Any]:
             d: [f"{r.start:%H:%M}-{r.end:%H:%M}" for r in ranges]
             for d, ranges in o.opening_hours.items()
         },
-        "closures": [
-            {"start": c.start.isoformat(), "end": c.last.isoformat()} for c in o.closures
-        ],
+        "closures": [closure_json(c, now.astimezone(o.tz).date()) for c in o.closures],
         "services": list(o.services),
     }
 
@@ -57,7 +61,8 @@ def service_json(s: Service, offices: list[Office]) -> dict[str, Any]:
 
 
 async def offices(request: web.Request) -> web.Response:
-    return web.json_response([office_json(o) for o in request.app[CTX].config.offices])
+    ctx = request.app[CTX]
+    return web.json_response([office_json(o, ctx.now()) for o in ctx.config.offices])
 
 
 async def services(request: web.Request) -> web.Response:

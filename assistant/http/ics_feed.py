@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import os
 import sys
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from functools import lru_cache
 from typing import Literal
 
@@ -112,7 +112,8 @@ def _vtimezone(tzid: str, year: int) -> Timezone:
 
 def calendar_of(events: list[Event], office: Office, name: str | None = None,
                 year: int | None = None) -> Calendar:
-    """A VCALENDAR with the office's VTIMEZONE and `events`."""
+    """A VCALENDAR with the office's VTIMEZONE and `events` (its years from the first event,
+    or from `year` when there are none)."""
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -123,8 +124,10 @@ def calendar_of(events: list[Event], office: Office, name: str | None = None,
         cal.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", FEED_REFRESH)
     cal.add("x-wr-timezone", office.timezone)
-    first = min((e.decoded("dtstart").year for e in events), default=None)
-    cal.add_component(_vtimezone(office.timezone, first or year or datetime.now(UTC).year))
+    first = min((e.decoded("dtstart").year for e in events), default=year)
+    if first is None:
+        raise ValueError("calendar_of: give the year of an empty calendar")
+    cal.add_component(_vtimezone(office.timezone, first))
     for ev in events:
         cal.add_component(ev)
     return cal

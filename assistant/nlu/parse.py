@@ -97,10 +97,10 @@ class NLU:
         await self.client.close()
 
     async def parse(
-        self, text: str, now: datetime | None = None, lang_hint: str | None = None
+        self, text: str, *, now: datetime, lang_hint: str | None = None
     ) -> ParseResult:
-        """Understand one message; raises `NLUUnavailable` when Rasa cannot answer."""
-        now = now or datetime.now(BERLIN)
+        """Understand one message, with times relative to `now` (the context's clock,
+        `ctx.now()`); raises `NLUUnavailable` when Rasa cannot answer."""
         language = detect_language(text, previous=lang_hint)
         normalized = normalize_spoken(text, language)
         if not normalized.strip():
@@ -120,16 +120,18 @@ class NLU:
 
     def _entities(self, raw: dict[str, Any], text: str) -> list[Entity]:
         found: list[tuple[int, Entity]] = []
-        spans: list[tuple[int, int]] = []
+        spans: list[tuple[int, int, str]] = []
         for item in raw.get("entities") or []:
             start, end = int(item.get("start", 0)), int(item.get("end", 0))
             entity = self._canonical(str(item.get("entity")), str(item.get("value", "")),
                                      text[start:end])
             if entity:
                 found.append((start, entity))
-                spans.append((start, end))
+                spans.append((start, end, entity.entity))
         for m in self.resolver.scan(text):
-            if not any(m.start < e and s < m.end for s, e in spans):
+            # A span Rasa tagged too wide ("Großenhain ummelden" as office) may hold an entity
+            # of another kind: only an overlap of the same kind is a duplicate.
+            if not any(m.start < e and s < m.end and k == m.entity for s, e, k in spans):
                 found.append((m.start, Entity(m.entity, m.value)))
         for m in references.PATTERN.finditer(text):
             code = references.find(m.group())

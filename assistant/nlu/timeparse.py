@@ -133,8 +133,27 @@ def extract(text: str, now: datetime, lang: str | None = None) -> list[TimeRange
     return ranges
 
 
+# A sentence that turns a time down ("Today is too short notice.", "Freitag geht nicht.").
+_REJECTED = re.compile(
+    r"\b(zu (?:kurzfristig|früh|spät|knapp)|geht (?:leider )?nicht|kann (?:ich )?(?:leider )?nicht"
+    r"|passt (?:leider )?nicht|too (?:short|soon|early|late)|short notice|doesn'?t work|won'?t work"
+    r"|can'?t|cannot|not possible|nicht möglich)\b", re.I)
+
+
 def resolve(text: str, now: datetime, lang: str | None = None) -> TimeRange | None:
-    """All time expressions in `text` combined into one range; None if there is none."""
+    """All time expressions in `text` combined into one range; None if there is none.
+
+    A sentence that turns a time down before another sentence with a time is left out:
+    "Today is too short notice. Is next Tuesday after 4:30 possible?" means next Tuesday."""
+    sentences = re.split(r"(?<=[.!?;])\s+", text.strip())
+    if len(sentences) > 1:
+        kept = [s for s in sentences[:-1] if not _REJECTED.search(s)] + sentences[-1:]
+        if len(kept) < len(sentences) and _resolve(" ".join(kept), now, lang) is not None:
+            return _resolve(" ".join(kept), now, lang)
+    return _resolve(text, now, lang)
+
+
+def _resolve(text: str, now: datetime, lang: str | None = None) -> TimeRange | None:
     now = _berlin(now)
     parsed = _parse(text, now, lang)
     if not parsed.items:

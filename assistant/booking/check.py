@@ -11,7 +11,7 @@ from assistant.storage.models import VerificationFailure
 from assistant.views import AppointmentView
 
 if TYPE_CHECKING:
-    from actions.book import Origin
+    from assistant.booking.book import Origin
     from assistant.context import Context
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from actions.book import Origin, after_change
 from assistant.booking import occupancy
 from assistant.booking.appointments import to_view
+from assistant.booking.book import Origin, after_change
 from assistant.storage.models import Appointment
 from assistant.views import AppointmentView
 

@@ -10,7 +10,7 @@ from assistant.storage.models import VideoRequest
 from assistant.views import Meeting
 
 if TYPE_CHECKING:
-    from actions.book import Origin
+    from assistant.booking.book import Origin
     from assistant.context import Context
 
 

@@ -1,0 +1,118 @@
+"""The plugin API: everything channels, plugins and conversation flows may use of the core.
+
+Code in `actions/` (conversation flows), `channels/` and `plugins/` imports the core only
+from here::
+
+    from assistant.plugin import Context, Incoming, Reply, hookimpl, t
+
+and never from `assistant.<anything else>`; the core in turn imports none of them. A test
+(tests/test_import_rules.py) enforces both directions, so the core can be reorganised behind
+this module without breaking a plugin. A name missing here is a change to this module, not
+a reason to reach past it.
+
+What is here
+------------
+Hooks
+    `hookimpl` marks a plugin's hook implementations; the hooks themselves are specified in
+    assistant/hookspecs.py (docs/plugins.md describes them).
+The context
+    `Context` is handed to every hook: configuration, database sessions, the plugin manager,
+    `ctx.now()`, plugin settings and state. A command-line entry point gets one from
+    `async with command_context(config) as ctx:`.
+Messages
+    `Incoming` is what a channel hands to the dialogue; `Reply` (with `Button`\\s) is what
+    comes back for the channel to render.
+Configuration
+    `Config`, `Office`, `Service` (read-only models of config.yml), `ConfigError` to reject a
+    bad plugin section, `load_config` for command-line entry points, `require_env` for
+    secrets read from the environment.
+Value objects
+    `AppointmentView` (an appointment as plugins see it), `BusyInterval` and
+    `CalendarUnavailable` for calendar backends, `Meeting` for video plugins.
+Booking services
+    The modules `availability` (free slots, offers), `book` (hold, confirm, book now),
+    `reschedule` (move), `cancel`, `check` (look up with proof of identity) and `escalate`
+    (video meeting, staff request); `Origin` and `Citizen` say who acts and for whom.
+    `references` reads and formats reference codes; `to_view` turns a stored appointment into
+    an `AppointmentView`.
+Language
+    `t` (a catalogue text), `has`, `catalog`, `LANGUAGES`, `BABEL_LOCALE`, and the date
+    formats `when`, `day`, `clock`; `normalize_spoken` for speech-to-text input.
+HTTP and calendars
+    `json_error` for webhook answers; `RateLimiter` for per-sender limits; the iCalendar
+    builders `appointment_event`, `calendar_of`, `event_uid` and `is_own_uid`.
+
+For now, not yet behind a service
+---------------------------------
+A few built-in plugins still reach into the core beyond the services above: `Appointment`
+(the stored model, read by the appointment page and the calendar cache) and the retention
+policy behind `amtsbote retention` (`Policy`, `Report`, `purge`). They are exported so the
+import rule holds; third-party plugins should not rely on them, they are meant to move
+behind services.
+"""
+
+from __future__ import annotations
+
+from assistant.booking import availability, book, cancel, check, escalate, references, reschedule
+from assistant.booking.appointments import to_view
+from assistant.booking.book import Citizen, Origin
+from assistant.config import Config, ConfigError, Office, Service, load_config, require_env
+from assistant.context import Context, command_context
+from assistant.hookspecs import hookimpl
+from assistant.http.common import json_error
+from assistant.http.ics_feed import appointment_event, calendar_of, event_uid, is_own_uid
+from assistant.i18n import BABEL_LOCALE, LANGUAGES, catalog, clock, day, has, t, when
+from assistant.messages import Button, Incoming, Reply
+from assistant.nlu.spoken import normalize_spoken
+from assistant.ratelimit import RateLimiter
+from assistant.retention import Policy, Report, purge
+from assistant.storage.models import Appointment
+from assistant.views import AppointmentView, BusyInterval, CalendarUnavailable, Meeting
+
+__all__ = [
+    "BABEL_LOCALE",
+    "LANGUAGES",
+    "Appointment",
+    "AppointmentView",
+    "BusyInterval",
+    "Button",
+    "CalendarUnavailable",
+    "Citizen",
+    "Config",
+    "ConfigError",
+    "Context",
+    "Incoming",
+    "Meeting",
+    "Office",
+    "Origin",
+    "Policy",
+    "RateLimiter",
+    "Reply",
+    "Report",
+    "Service",
+    "appointment_event",
+    "availability",
+    "book",
+    "calendar_of",
+    "cancel",
+    "catalog",
+    "check",
+    "clock",
+    "command_context",
+    "day",
+    "escalate",
+    "event_uid",
+    "has",
+    "hookimpl",
+    "is_own_uid",
+    "json_error",
+    "load_config",
+    "normalize_spoken",
+    "purge",
+    "references",
+    "require_env",
+    "reschedule",
+    "t",
+    "to_view",
+    "when",
+]
