@@ -820,13 +820,7 @@ class Dialogue:
             return
         # "Ja, bitte buchen" may come back as the flow's own intent: that is a yes, too.
         if u.intent == "affirm" or FLOW_INTENTS.get(u.intent or "") == st["flow"]:
-            flow = st["flow"]
-            if flow == "book":
-                await self._do_book(talk)
-            elif flow == "reschedule":
-                await self._do_reschedule(talk)
-            elif flow == "cancel":
-                await self._do_cancel(talk)
+            await self._do(talk)
             return
         if u.intent == "deny":
             if st["flow"] == "cancel":
