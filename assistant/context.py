@@ -38,9 +38,8 @@ def utcnow() -> datetime:
 
 
 class Clock:
-    """A clock that can be set and moved (tests, previews): pinned at `start` (aware), or, with
-    `start=None`, following the system clock. `advance(...)` moves it either way; setting `now`
-    pins it there."""
+    """A clock tests can set and move: pinned at `start` (aware), or, with `start=None`,
+    following the system clock. `advance(...)` moves it either way; setting `now` pins it."""
 
     def __init__(self, start: datetime | None = None) -> None:
         if start is not None and start.tzinfo is None:
@@ -172,8 +171,6 @@ class Context:
                 row.value = value
                 row.updated_at = self.now()
             await session.commit()
-
-
 
 
 @asynccontextmanager

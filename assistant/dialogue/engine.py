@@ -1235,7 +1235,7 @@ class Dialogue:
                 spans = ", ".join(f"{r.start:%H:%M}–{r.end:%H:%M}" for r in ranges)
                 lines.append(f"{t('weekday.' + day, lang)}: {spans}")
         today = talk.now.astimezone(office.tz).date()
-        closures = [c for c in office.closures if c.last >= today][:2]
+        closures = office.closures_from(today)[:2]
         notes = "".join(
             t("hours.closure", lang, start=f"{c.start:%d.%m.}", end=f"{c.last:%d.%m.%Y}",
               reason=c.reason.get(lang) if c.reason else "")
