@@ -46,6 +46,18 @@ LAST = ["Schmidt", "Krause", "Müller", "Okafor", "Lehmann", "Nguyen", "Richter"
 CODE = re.compile(r"\b[A-HJ-NP-Z2-9]{3}-[A-HJ-NP-Z2-9]{3}\b")
 
 
+async def nlu_counts(base: str) -> tuple[float, float]:
+    """(messages that needed Rasa, messages answered without it) from the server's /metrics."""
+    async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as r:
+        text = await r.text()
+
+    def value(name: str) -> float:
+        m = re.search(rf"^{name} ([0-9.e+]+)$", text, re.M)
+        return float(m.group(1)) if m else 0.0
+
+    return value("amtsbote_nlu_calls_total"), value("amtsbote_nlu_skipped_total")
+
+
 def percentile(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
@@ -203,7 +215,10 @@ async def main() -> None:
         url = f"http://127.0.0.1:{args.port}/webhooks/rest/webhook"
         print(f"server log: {server_log.name}", flush=True)
         await run_conversations(url, 2, 4)  # warm-up
+        base = f"http://127.0.0.1:{args.port}"
+        calls0, skipped0 = await nlu_counts(base)
         res = await run_conversations(url, args.concurrency, args.conversations, args.think)
+        calls1, skipped1 = await nlu_counts(base)
         lat = res["latencies"]
         e2e = res["messages"] / res["elapsed"]
         bare, bare_lat = await bare_rasa(rasa, args.concurrency, max(400, res["messages"]))
@@ -213,6 +228,9 @@ async def main() -> None:
         print(f"conversations              {args.conversations}")
         print(f"messages                   {res['messages']} in {res['elapsed']:.1f} s")
         print(f"messages/s (end-to-end)    {e2e:.1f}")
+        print(f"messages that needed Rasa  {calls1 - calls0:.0f} "
+              f"({(calls1 - calls0) / res['messages']:.0%}); answered without it: "
+              f"{skipped1 - skipped0:.0f}")
         print(f"latency p50 / p95          {statistics.median(lat) * 1000:.0f} ms / "
               f"{percentile(lat, 95) * 1000:.0f} ms")
         print(f"completed bookings         {len(res['refs'])} "

@@ -94,7 +94,8 @@ _ORDINAL_WORDS = {
 }
 _CARDINAL_WORDS = {1: "eins|(?<!the )one", 2: "zwei|zwo|two", 3: "drei|three", 4: "vier|four",
                    5: "fünf|fuenf|five", 6: "sechs|six"}
-_LEAD = r"(?:nummer|nr\.?|number|no\.?|option|termin|slot|variante|die|den|das|the|#)"
+_LEAD = (r"(?:nummer|nr\.?|number|no\.?|option|termin|slot|variante|die|den|das|der|dem"
+         r"|the|#)")
 _MONTHS = (r"\s*(?:januar|februar|märz|april|mai|juni|juli|august|september|oktober|november"
            r"|dezember|january|february|march|may|june|july|october|december|\d)")
 
@@ -147,7 +148,8 @@ def names_a_day(text: str) -> bool:
 _NAME_LEADS = re.compile(
     r"(?<!\w)(?:ich hei(?:ss|ß)e|mein name (?:ist|lautet|wäre|waere)|name(?:\s*ist)?\s*:|name ist"
     r"|auf den namen|für|fuer|es ist|richtig ist|richtige name ist|my name is|name is"
-    r"|i am|i'm|this is|it'?s|it is|call me|under the name|wie (?:ich )?(?:schon|bereits)"
+    r"|i am|i'm|this is|it'?s|it is|call me|under the name|should be|richtig wäre|korrekt ist"
+    r"|correct is|richtig heißt|richtig heisst|wie (?:ich )?(?:schon|bereits)"
     r" (?:sagte|gesagt)|as i (?:said|told you)|hier ist|hier spricht|sondern)(?!\w)\s*:?\s*",
     re.I,
 )

@@ -185,6 +185,8 @@ class Dialogue:
             self._reask(talk, menu=True)
             return
         if u is None:
+            u = self._understand_locally(talk, text)
+        if u is None:
             u = await self._understand(talk, text)
         if st.get("flow"):
             st["turns"] = st.get("turns", 0) + 1
@@ -229,6 +231,39 @@ class Dialogue:
             return
         await self._intent(talk, u)
 
+    def _understand_locally(self, talk: Talk, text: str) -> Understanding | None:
+        """A reply that plainly answers the pending question (a number, a time from the list,
+        a name, a contact, yes or no, a code) and carries no command or switch of task is
+        understood here, without asking Rasa; None when Rasa should decide."""
+        st, step = talk.st, talk.st.get("step")
+        if not st.get("flow") or step is None or "?" in text or len(text) > 80:
+            return None
+        if keyword_command(text) or answers.command_in_sentence(text) or answers.is_insult(text):
+            return None
+        spoken = normalize_spoken(text, st.get("lang"))
+        u = Understanding(text=text, choice=number_choice(spoken))
+        fits = False
+        if step == "slot" and st.get("offered"):
+            tr = resolve_time(spoken, talk.now, st.get("lang"))
+            if tr is not None:
+                u.start, u.end = tr.start, tr.end
+            fits = u.choice is not None or self._slot_index(talk, u) is not None
+        elif step in {"name", "proof"}:
+            fits = answers.plausible_name(text) is not None and (
+                not self.ctx.nlu or not self.ctx.nlu.resolver.scan(spoken))
+        elif step == "contact":
+            answer = answers.contact_answer(text, st.get("lang"))
+            fits = answer is not None and (answer.phone or answer.email or len(text.split()) <= 3)
+        elif step == "confirm":
+            fits = answers.yes_no(text) is not None and len(text.split()) <= 3
+        elif step == "reference":
+            u.reference = references.find(text)
+            fits = u.reference is not None and len(text.split()) <= 4
+        if not fits:
+            return None
+        metrics.NLU_SKIPPED.inc()
+        return u
+
     async def _understand(self, talk: Talk, text: str) -> Understanding:
         """NLU for free text; when Rasa is down, what the text itself tells (codes, names of
         services and offices, times) so the conversation goes on with buttons."""
@@ -237,6 +272,7 @@ class Dialogue:
         u = Understanding(text=text, choice=number_choice(spoken))
         if st.get("step") not in {"name", "proof", "contact", "reference"} and len(text) > 3:
             st["lang"] = detect_language(text, previous=st.get("lang"))
+        metrics.NLU_CALLS.inc()
         try:
             assert ctx.nlu is not None
             result = await ctx.nlu.parse(text, now=talk.now, lang_hint=st.get("lang"))
@@ -254,6 +290,14 @@ class Dialogue:
         for ent in result.entities:
             if ent.entity in ("service", "office", "reference") and not getattr(u, ent.entity):
                 setattr(u, ent.entity, ent.value)
+        if not u.service and (st.get("step") == "service" or u.intent in {
+                "book_appointment", "inform", "ask_service_info"}):
+            # "ich möchte mich in Großenhain ummelden": an everyday word names the service
+            # when the message is about booking one.
+            services = [m.value for m in ctx.nlu.resolver.scan_lenient(spoken)
+                        if m.entity == "service"]
+            if len(set(services)) == 1:
+                u.service = services[0]
         u.reference = u.reference or references.find(text)
         if result.time is not None:
             u.start, u.end = result.time.start, result.time.end
@@ -272,6 +316,10 @@ class Dialogue:
                 pass  # entities speak for themselves
             elif agreed is not None:
                 intent = agreed
+            elif u.reference:  # a code (and a name): the likeliest of check, move, cancel
+                intent = next((name for name, _ in u.ranking if name in {
+                    "check_appointment", "reschedule_appointment", "cancel_appointment"}),
+                    "check_appointment")
             else:
                 self._clarify(talk, u)
                 return
@@ -960,6 +1008,11 @@ class Dialogue:
         st["step"] = "slot"
         slots = result.slots
         st["offered"] = [_slot_dict(s) for s in slots]
+        exact = [i for i, s in enumerate(slots, 1) if frm == to and s.start == frm
+                 and s.office_id == office.id]
+        if exact:  # "Donnerstag 14 Uhr", "gleiche Zeit, aber in Riesa": free, so take it
+            await self._take_slot(talk, exact[0])
+            return
         if not slots and not result.other_offices:
             st.pop("start", None)
             st.pop("end", None)
@@ -1027,7 +1080,8 @@ class Dialogue:
             st.setdefault("office", a.office)
             if st["office"] != a.office and not st.get("start"):  # "nach Riesa verlegen"
                 st["start"] = st["end"] = a.start.isoformat()
-            self._learn(st, reference=st["reference"], proof=st.get("proof"))
+            self._learn(st, reference=st["reference"], proof=st.get("proof"),
+                        last_service=a.service, last_office=a.office)
             st["current"] = {"start": a.start.isoformat(), "end": a.end.isoformat()}
             self._show(talk, a, "manage.found")
             if st["flow"] == "check":

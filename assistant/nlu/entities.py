@@ -150,6 +150,11 @@ class EntityResolver:
         """
         return self._scan(text, strict=True)
 
+    def scan_lenient(self, text: str) -> list[Mention]:
+        """Like `scan`, but also everyday words that double as names ("ich möchte mich
+        ummelden"): for a message already known to be about booking a service."""
+        return self._scan(text, strict=False)
+
     def _scan(self, text: str, strict: bool) -> list[Mention]:
         tokens = [(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
         used = [False] * len(tokens)
