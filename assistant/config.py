@@ -7,6 +7,7 @@ the environment variable. Any error is reported as one `ConfigError` naming key,
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from datetime import date, time, timedelta
@@ -238,6 +239,42 @@ class ServerCfg(Strict):
     public_url: str | None = None  # as citizens and webhooks reach us (behind a proxy)
     max_message_chars: int = 2000
     rate_limit_per_minute: int = 30
+    # Messages per client IP address (REST, web chat) and per minute; 0: no limit. Over it the
+    # client gets 429 with Retry-After. Addresses in `rate_limit_exempt` are not limited per IP.
+    rate_limit_per_ip_per_minute: int = Field(default=120, ge=0)
+    # Messages of all clients together per minute (REST, web chat); 0: no limit.
+    rate_limit_global_per_minute: int = Field(default=12000, ge=0)
+    # Messages per kiosk terminal (identified by its token, not its address) and minute.
+    rate_limit_per_kiosk_per_minute: int = Field(default=120, ge=0)
+    # Never limited per IP (the host itself: health checks, load tests); the global limit stays.
+    rate_limit_exempt: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For is believed; from any other
+    # peer the header is ignored and the peer's address is the client's.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Environment variable with the kiosk terminals' tokens: `name=token,name=token`
+    # (tokens of at least 16 characters). A kiosk sends its token as X-Amtsbote-Terminal or
+    # opens /kiosk?terminal=TOKEN once, which keeps it in a cookie.
+    kiosk_tokens_env: str = "AMTSBOTE_KIOSK_TOKENS"
+    # Wrong reference/last-name pairs per hour (booking.verification_window_minutes) before
+    # look-ups are refused: per reference code, per client (IP, kiosk, caller) and in all;
+    # per sender: booking.max_verification_failures. 0: no limit.
+    verification_failures_per_reference: int = Field(default=5, ge=0)
+    verification_failures_per_client: int = Field(default=20, ge=0)
+    verification_failures_global: int = Field(default=500, ge=0)
+    # A second request for staff (human, call-back) from the same conversation or contact
+    # while the first still waits, within this many minutes, is merged into the first.
+    staff_request_dedup_minutes: int = Field(default=30, ge=0)
+
+    @field_validator("trusted_proxies", "rate_limit_exempt")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for net in value:
+            try:
+                ipaddress.ip_network(str(net).strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{net!r} is not an IP address or network like "
+                                 "10.0.0.0/8") from None
+        return [str(net).strip() for net in value]
 
     @property
     def base_url(self) -> str:

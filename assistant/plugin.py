@@ -39,7 +39,9 @@ Language
     `t` (a catalogue text), `has`, `catalog`, `LANGUAGES`, `BABEL_LOCALE`, and the date
     formats `when`, `day`, `clock`; `normalize_spoken` for speech-to-text input.
 HTTP and calendars
-    `json_error` for webhook answers; `RateLimiter` for per-sender limits; the iCalendar
+    `json_error` for webhook answers; `RateLimiter` for per-sender limits; `client_gate`
+    (the client's address behind trusted proxies, kiosk terminals, per-client and global
+    limits; a `Client`) and `too_many_requests` (429 with Retry-After); the iCalendar
     builders `appointment_event`, `calendar_of`, `event_uid` and `is_own_uid`.
 
 For now, not yet behind a service
@@ -59,7 +61,7 @@ from assistant.booking.book import Citizen, Origin
 from assistant.config import Config, ConfigError, Office, Service, load_config, require_env
 from assistant.context import Context, command_context
 from assistant.hookspecs import hookimpl
-from assistant.http.common import json_error
+from assistant.http.common import Client, client_gate, json_error, too_many_requests
 from assistant.http.ics_feed import appointment_event, calendar_of, event_uid, is_own_uid
 from assistant.i18n import BABEL_LOCALE, LANGUAGES, catalog, clock, day, has, t, when
 from assistant.messages import Button, Incoming, Reply
@@ -78,6 +80,7 @@ __all__ = [
     "Button",
     "CalendarUnavailable",
     "Citizen",
+    "Client",
     "Config",
     "ConfigError",
     "Context",
@@ -97,6 +100,7 @@ __all__ = [
     "cancel",
     "catalog",
     "check",
+    "client_gate",
     "clock",
     "command_context",
     "day",
@@ -114,5 +118,6 @@ __all__ = [
     "reschedule",
     "t",
     "to_view",
+    "too_many_requests",
     "when",
 ]

@@ -4,7 +4,10 @@ numbered options and GSM-7 text.
 - Every webhook is checked with twilio's `RequestValidator` against the public URL the request
   was sent to (`server.public_url` + path and query), because the server usually sits behind a
   proxy and the signature covers the URL Twilio called, not the one we see.
-- The caller's number, normalised to E.164, is the citizen's key and verified contact.
+- The caller's number, normalised to E.164, is the citizen's key and fills in the contact of
+  a booking. It is no proof of identity (caller ID and SMS sender numbers can be spoofed):
+  the last name is still asked before an appointment is shown, moved or cancelled, unless
+  the office sets `caller_id_is_proof: true` for the channel.
 - An SMS opt-out (STOP) is kept per number (hashed) and honoured by both channels.
 """
 
@@ -121,18 +124,29 @@ async def set_opt_out(ctx: Context, number: str, value: bool) -> None:
 # -- talking to the dialogue ------------------------------------------------------------------
 
 
+def caller_id_is_proof(ctx: Context, channel: str) -> bool:
+    """Whether the office lets the sender's number stand in for the last name on `channel`
+    (`channels.<channel>.caller_id_is_proof`, false unless set)."""
+    return bool(getattr(ctx.settings(channel), "caller_id_is_proof", False))
+
+
 async def converse(ctx: Context, msg: Incoming) -> list[Reply]:
-    """`ctx.dialogue.handle`, answering the contact question with the verified number.
+    """`ctx.dialogue.handle`, answering the contact question with the caller's number.
 
     The caller's number is known, so asking "Handynummer oder E-Mail?" would only cost a turn;
-    the number is stored as the appointment's phone, which also lets the citizen cancel "from
-    this number" without the last name.
+    the number is stored as the appointment's phone. It is handed to the dialogue as a
+    verified contact (which finds an appointment booked from this number without the last
+    name) only when the office opted in with `caller_id_is_proof`; otherwise it goes as
+    `metadata.caller`, for the per-caller limits.
     """
     assert ctx.dialogue is not None
+    number = msg.verified_contact
+    if number and not caller_id_is_proof(ctx, msg.channel):
+        msg = replace(msg, verified_contact=None, metadata={**msg.metadata, "caller": number})
     replies = await ctx.dialogue.handle(msg)
-    if msg.verified_contact and any(r.key == "book.ask_contact" for r in replies):
+    if number and any(r.key == "book.ask_contact" for r in replies):
         rest = [r for r in replies if r.key != "book.ask_contact"]
-        replies = rest + await ctx.dialogue.handle(replace(msg, text=msg.verified_contact))
+        replies = rest + await ctx.dialogue.handle(replace(msg, text=number))
     return replies
 
 

@@ -101,6 +101,10 @@ class VoiceSettings(BaseModel):
     dial_timeout_seconds: int = Field(default=25, ge=5, le=120)
     # Silent turns re-prompted before staff is offered.
     max_silence: int = Field(default=2, ge=1, le=5)
+    # Whether a caller whose number (caller ID) matches an appointment's phone may hear, move
+    # or cancel it without saying the last name. Caller ID can be spoofed: off by default, the
+    # number then only fills in the contact of a booking (docs/twilio.md).
+    caller_id_is_proof: bool = False
 
     @model_validator(mode="after")
     def _speech(self) -> VoiceSettings:

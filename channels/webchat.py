@@ -4,8 +4,10 @@ Browsers talk JSON frames over the WebSocket `/webchat/ws` and fall back to
 `POST /webchat/message` when a proxy blocks WebSockets (protocol: docs/webchat.md). The pages
 and the widget are plain files in `webchat_static/`; this module serves them under a strict
 Content-Security-Policy, checks the Origin of cross-site use against `allowed_origins`,
-rate-limits every connection, answers a redelivered message (same id) from the stored reply
-instead of handling it twice, and renders a booking confirmation as a QR code for the kiosk.
+rate-limits every connection and every client address (behind `server.trusted_proxies`; a
+kiosk with a terminal token counts on its own) plus all clients together, answers a
+redelivered message (same id) from the stored reply instead of handling it twice, and
+renders a booking confirmation as a QR code for the kiosk.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hashlib
 import html
 import json
 import logging
+import math
 import re
 import secrets
 import string
@@ -32,7 +35,18 @@ from icalendar import Event
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from yarl import URL
 
-from assistant.plugin import LANGUAGES, Incoming, RateLimiter, Reply, catalog, hookimpl, t, when
+from assistant.plugin import (
+    LANGUAGES,
+    Client,
+    Incoming,
+    RateLimiter,
+    Reply,
+    catalog,
+    client_gate,
+    hookimpl,
+    t,
+    when,
+)
 
 if TYPE_CHECKING:
     from assistant.plugin import Context
@@ -202,6 +216,7 @@ class Session:
 
     ws: web.WebSocketResponse
     limiter: RateLimiter
+    client: Client
     sender: str | None = None
     language: str = "de"
     mode: str = "page"
@@ -211,8 +226,9 @@ class Session:
 class Hub:
     """State of the web chat in one running app: settings, open sockets, the handlers."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, app: web.Application) -> None:
         self.ctx = ctx
+        self.gate = client_gate(app, ctx)
         self.s: WebchatSettings = ctx.settings(NAME) or WebchatSettings()
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
         self.open: set[web.WebSocketResponse] = set()
@@ -247,8 +263,15 @@ class Hub:
             return True
         return url.authority.lower() == request.host.lower()
 
-    def ip_allowed(self, request: web.Request) -> bool:
-        return not self.s.per_ip_per_minute or self.ip_limiter.allow(request.remote or "?")
+    def ip_allowed(self, client: Client) -> bool:
+        """New connections plus HTTP messages of one client (address or kiosk terminal)."""
+        return not self.s.per_ip_per_minute or self.ip_limiter.allow(client.key)
+
+    def rate_limited(self, lang: str, wait: float, mid: str | None = None) -> dict[str, Any]:
+        """The polite error frame for a client over the server's limits, with Retry-After."""
+        frame = self.error("rate_limited", lang, mid=mid)
+        frame["retry_after"] = max(1, math.ceil(wait))
+        return frame
 
     def cors(self, request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
         origin = request.headers.get("Origin")
@@ -269,14 +292,14 @@ class Hub:
 
     # -- one message --------------------------------------------------------------------------
     async def answer(self, sender: str, mid: str | None, text: str, language: str,
-                     mode: str) -> list[dict[str, Any]] | None:
+                     mode: str, client: Client | None = None) -> list[dict[str, Any]] | None:
         """The rendered replies to one message. A redelivered id (the browser re-sends what
         was unanswered when its connection dropped) gets the first answer instead of being
         handled twice: from memory in this process, else from the delivery record in the
         database (another worker, a restart). None if that answer is not there in time."""
         key = f"{sender}:{mid}" if mid else None
         if key is None:
-            return await self._handle(sender, text, language, mode)
+            return await self._handle(sender, text, language, mode, client)
         earlier = self.recent.get(key)
         if earlier is not None:
             try:
@@ -289,7 +312,7 @@ class Hub:
             self.recent.popitem(last=False)
         try:
             if await self.ctx.first_delivery(NAME, key):
-                messages = await self._handle(sender, text, language, mode)
+                messages = await self._handle(sender, text, language, mode, client)
                 await self.ctx.store_delivery_response(NAME, key, {"messages": messages})
             else:
                 messages = await self._stored(key)
@@ -312,11 +335,12 @@ class Hub:
             await asyncio.sleep(0.25)
         return None
 
-    async def _handle(self, sender: str, text: str, language: str,
-                      mode: str) -> list[dict[str, Any]]:
+    async def _handle(self, sender: str, text: str, language: str, mode: str,
+                      client: Client | None = None) -> list[dict[str, Any]]:
         assert self.ctx.dialogue is not None
+        metadata = {"mode": mode, **(client.metadata() if client else {})}
         replies = await self.ctx.dialogue.handle(Incoming(
-            channel=NAME, sender=sender, text=text, language=language, metadata={"mode": mode}))
+            channel=NAME, sender=sender, text=text, language=language, metadata=metadata))
         qr = self.s.qr_code == "everywhere" or (self.s.qr_code == "kiosk" and mode == "kiosk")
         return render(self.ctx, replies, qr)
 
@@ -340,12 +364,13 @@ class Hub:
         if len(self.open) >= self.s.max_connections:
             return web.json_response({"error": "busy"}, status=503,
                                      headers={"Retry-After": "30"})
-        if not self.ip_allowed(request):
+        client = self.gate.client(request)
+        if not self.ip_allowed(client):
             return web.json_response({"error": "rate_limited"}, status=429,
                                      headers={"Retry-After": "60"})
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
         await ws.prepare(request)
-        session = Session(ws, RateLimiter(self.s.messages_per_minute),
+        session = Session(ws, RateLimiter(self.s.messages_per_minute), client,
                           language=self.default_language)
         self.open.add(ws)
         worker = asyncio.create_task(self._work(session))
@@ -398,6 +423,10 @@ class Hub:
             if kind == "message" and not _valid_message(frame):
                 await ws.send_json(self.error("invalid_message", lang, mid=_mid(frame)))
                 return
+            wait = self.gate.take(session.client) if kind == "message" else 0
+            if wait:
+                await ws.send_json(self.rate_limited(lang, wait, mid=_mid(frame)))
+                return
             try:
                 session.queue.put_nowait(frame)
             except asyncio.QueueFull:
@@ -426,7 +455,7 @@ class Hub:
                 session.language = self.lang(frame.get("language") or session.language)
                 mid = frame.get("id")
                 messages = await self.answer(session.sender, mid, frame["text"],
-                                             session.language, session.mode)
+                                             session.language, session.mode, session.client)
                 if messages is None:
                     await ws.send_json(self.error("retry", session.language, mid=mid))
                     continue
@@ -466,7 +495,8 @@ class Hub:
         sender = body.get("sender")
         if not (isinstance(sender, str) and SENDER.match(sender)):
             sender = None
-        if not self.ip_allowed(request):
+        client = self.gate.client(request)
+        if not self.ip_allowed(client):
             return self._http_error(request, 429, self.error("rate_limited", lang))
         if body.get("type") == "end":
             if sender:
@@ -477,16 +507,23 @@ class Hub:
         sender = sender or new_sender()
         if not self.http_limiter.allow(sender):
             return self._http_error(request, 429, self.error("rate_limited", lang))
+        wait = self.gate.take(client)
+        if wait:
+            return self._http_error(request, 429, self.rate_limited(lang, wait))
         mode = body.get("mode") if body.get("mode") in ("page", "widget", "kiosk") else "page"
-        messages = await self.answer(sender, body.get("id"), body["text"], lang, mode)
+        messages = await self.answer(sender, body.get("id"), body["text"], lang, mode, client)
         if messages is None:
             return self._http_error(request, 409, self.error("retry", lang, mid=body.get("id")))
         return self.cors(request, web.json_response(
             {"sender": sender, "id": body.get("id"), "messages": messages}))
 
     def _http_error(self, request: web.Request, status: int, frame: dict[str, Any]) -> web.Response:
-        return self.cors(request, web.json_response(
-            {"error": frame["code"], "text": frame["text"]}, status=status))
+        body = {"error": frame["code"], "text": frame["text"]}
+        headers = {}
+        if "retry_after" in frame:
+            body["retry_after"] = frame["retry_after"]
+            headers["Retry-After"] = str(frame["retry_after"])
+        return self.cors(request, web.json_response(body, status=status, headers=headers))
 
     async def preflight(self, request: web.Request) -> web.StreamResponse:
         if not self.origin_allowed(request):
@@ -614,7 +651,7 @@ _hubs: dict[int, Hub] = {}
 
 @hookimpl
 def register_routes(app: web.Application, ctx: Context) -> None:
-    hub = Hub(ctx)
+    hub = Hub(ctx, app)
     app[HUB] = hub
     _hubs[id(ctx)] = hub
 
@@ -622,6 +659,15 @@ def register_routes(app: web.Application, ctx: Context) -> None:
         return hub.page(request, "index.html", "page")
 
     async def kiosk(request: web.Request) -> web.Response:
+        if "terminal" in request.query:
+            # A kiosk set up with /kiosk?terminal=TOKEN: keep the token in a cookie and drop it
+            # from the address bar (and the browser history).
+            lang = request.query.get("lang")
+            target = "/kiosk" + (f"?lang={lang}" if lang in LANGUAGES else "")
+            response = web.Response(status=303, headers={"Location": target})
+            if not hub.gate.keep_terminal(request, response):
+                log.warning("kiosk page opened with an unknown terminal token")
+            return response
         return hub.page(request, "kiosk.html", "kiosk")
 
     async def demo(_: web.Request) -> web.Response:

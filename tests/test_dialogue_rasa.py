@@ -170,10 +170,11 @@ async def test_corrections_switches_back_and_abort(harness: Harness) -> None:
 
 
 async def test_no_free_time_offers_nearest_and_other_offices(harness: Harness) -> None:
-    # Meißen is closed on Wednesdays: the nearest times around it and other offices are offered.
+    # Meißen is closed on Wednesdays: the bot says so, and offers the nearest times around it
+    # and other offices.
     r = await harness.say("Reisepass in Meißen am Mittwoch um 10 Uhr")
     text = texts(r)
-    assert "nichts frei" in text
+    assert "Bürgerbüro Meißen ist am Mittwoch, 25. November 2026 geschlossen" in text
     titles = [b.title for b in buttons(r)]
     assert any(t.startswith(("Di. 24.11.", "Do. 26.11.")) for t in titles), titles
     assert any("Riesa" in t or "Großenhain" in t or "Radebeul" in t for t in titles), titles

@@ -72,5 +72,16 @@ async def test_a_weak_pair_is_still_asked_back(
 ) -> None:
     rasa, h = scripted
     rasa.ranking = [("book_appointment", 0.26), ("inform", 0.22), ("help", 0.2)]
-    replies = await h.say("Personalausweis Meißen vielleicht")
+    replies = await h.say("Hm, vielleicht irgendwann")
     assert t("clarify", "de") in texts(replies)
+
+
+async def test_a_weak_pair_naming_service_and_office_starts_the_booking(
+    scripted: tuple[ScriptedRasa, Harness],
+) -> None:
+    # A service with an office or a day is a booking whatever the scores: asking back would
+    # only cost a turn, and the summary confirms before anything is stored.
+    rasa, h = scripted
+    rasa.ranking = [("book_appointment", 0.26), ("inform", 0.22), ("help", 0.2)]
+    replies = await h.say("Personalausweis Meißen vielleicht")
+    assert t("book.ask_time", "de") in texts(replies)

@@ -9,16 +9,19 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp.test_utils import TestClient
 
 from assistant.config import Config, load_config
 from assistant.nlu.client import NLUUnavailable, RasaClient
 from assistant.nlu.parse import NLU, ParseResult
+from assistant.testing import Harness
 
 pytestmark = pytest.mark.rasa
 
 ROOT = Path(__file__).resolve().parents[1]
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)  # a Monday
+DECEMBER_1 = datetime(2026, 12, 1, 9, 0, tzinfo=BERLIN)  # a Tuesday: issue 13's report
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +173,70 @@ async def test_rasa_down_raises_quickly(config: Config) -> None:
         assert time.monotonic() - started < 2
     finally:
         await nlu.close()
+
+
+# Issue 13: `POST /api/v1/nlu/parse` on Tuesday 1 December 2026 dropped exact times that a
+# full stop followed ("halb acht." read "acht." as the 8th of a month): "früh" alone was left
+# (06:00-10:00), "vor elf." became "before 11" (00:00-11:00), "tomorrow" the whole day.
+def _t(moment: str) -> str:
+    return f"{moment}:00+01:00"
+
+
+ENDPOINT_TIMES = [
+    ("Freitag früh um halb acht", _t("2026-12-04T07:30"), _t("2026-12-04T07:30")),
+    ("Freitag früh um halb acht.", _t("2026-12-04T07:30"), _t("2026-12-04T07:30")),
+    ("Donnerstag um Viertel vor elf", _t("2026-12-03T10:45"), _t("2026-12-03T10:45")),
+    ("Donnerstag um Viertel vor elf.", _t("2026-12-03T10:45"), _t("2026-12-03T10:45")),
+    ("tomorrow at half past nine", _t("2026-12-02T09:30"), _t("2026-12-02T09:30")),
+    ("tomorrow at half past nine.", _t("2026-12-02T09:30"), _t("2026-12-02T09:30")),
+    ("Morgen Nachmittag um drei.", _t("2026-12-02T15:00"), _t("2026-12-02T15:00")),
+    ("Montag vormittag 10 Uhr.", _t("2026-12-07T10:00"), _t("2026-12-07T10:00")),
+    ("Mittwoch um fünf nach halb drei.", _t("2026-12-02T14:35"), _t("2026-12-02T14:35")),
+    ("Thursday at quarter to eleven.", _t("2026-12-03T10:45"), _t("2026-12-03T10:45")),
+    ("Dienstag zwischen 9 und 11.", _t("2026-12-08T09:00"), _t("2026-12-08T11:00")),
+    ("Perso in Riesa, Freitag ab halb neun.", _t("2026-12-04T08:30"), "2026-12-04T23:59:59+01:00"),
+    ("Today is too short notice. Is next Tuesday after 4:30 possible?", _t("2026-12-08T16:30"),
+     "2026-12-08T23:59:59+01:00"),
+    ("Heute ist mir zu kurzfristig, geht nächste Woche Dienstag nach halb fünf?",
+     _t("2026-12-08T16:30"), "2026-12-08T23:59:59+01:00"),
+    ("Hat Riesa an Silvester offen?", _t("2026-12-31T00:00"), "2026-12-31T23:59:59+01:00"),
+]
+
+
+@pytest.fixture(scope="module")
+async def december_client(rasa_url: str) -> AsyncIterator[TestClient]:
+    """The whole app over HTTP, its clock pinned at Tuesday 1 December 2026, 09:00."""
+    async with Harness(nlu_url=rasa_url, now=DECEMBER_1) as h:
+        yield await h.http()
+
+
+async def _times(client: TestClient, body: dict[str, str]) -> list[dict[str, str]]:
+    resp = await client.post("/api/v1/nlu/parse", json=body)
+    assert resp.status == 200, await resp.text()
+    return [e["value"] for e in (await resp.json())["entities"] if e["entity"] == "time"]
+
+
+@pytest.mark.parametrize(("text", "start", "end"), ENDPOINT_TIMES)
+async def test_times_through_the_endpoint(
+    december_client: TestClient, text: str, start: str, end: str
+) -> None:
+    want = [{"start": start, "end": end}]
+    # "now" given (also as UTC), and left out: then the app's clock is "now"
+    assert await _times(december_client, {"text": text, "now": DECEMBER_1.isoformat()}) == want
+    assert await _times(december_client, {"text": text, "now": "2026-12-01T08:00:00Z"}) == want
+    assert await _times(december_client, {"text": text}) == want
+
+
+@pytest.mark.parametrize(("text", "start", "end"), ENDPOINT_TIMES[:6])
+async def test_times_through_nlu_parse(nlu: NLU, text: str, start: str, end: str) -> None:
+    result = await nlu.parse(text, now=DECEMBER_1)
+    assert result.time is not None
+    assert (result.time.start.isoformat(), result.time.end.isoformat()) == (start, end)
+
+
+@pytest.mark.parametrize("now", [5, True, ["2026-12-01"], "gestern"])
+async def test_endpoint_rejects_a_now_that_is_not_iso_8601(
+    december_client: TestClient, now: object
+) -> None:
+    resp = await december_client.post("/api/v1/nlu/parse", json={"text": "morgen", "now": now})
+    assert resp.status == 400

@@ -39,6 +39,7 @@ GERMAN = [
     ("fünf vor zwölf", "5 vor 12"),
     ("zwanzig nach zehn", "20 nach 10"),
     ("zehn dreißig", "10:30"),
+    ("zehn dreißig.", "10:30."),  # a full stop that ends the sentence does not stop the join
     ("zwischen neun und elf", "zwischen 9 und 11"),
     # dates
     ("am dritten dezember", "am 3. dezember"),
@@ -78,6 +79,8 @@ ENGLISH = [
     ("ten thirty", "10:30"),
     ("eleven forty five", "11:45"),
     ("ten oh five", "10:05"),
+    ("ten thirty.", "10:30."),
+    ("ten oh five.", "10:05."),
     ("two pm", "2 pm"),
     ("two thirty pm", "2:30 pm"),
     ("nine fifteen am", "9:15 am"),
@@ -139,6 +142,9 @@ def test_one_language_converts_only_its_words() -> None:
     ("i would like to come on the third of december at two thirty pm", "2026-12-03 14:30"),
     ("morgen um viertel nach neun", "2026-11-24 09:15"),
     ("nächsten dienstag um dreiviertel elf", "2026-12-01 10:45"),
+    ("freitag früh um halb acht.", "2026-11-27 07:30"),
+    ("tomorrow at ten thirty.", "2026-11-24 10:30"),
+    ("tomorrow at half past nine.", "2026-11-24 09:30"),
 ])
 def test_spoken_times_resolve_after_normalizing(spoken: str, start: str) -> None:
     got = resolve(normalize_spoken(spoken), NOW)

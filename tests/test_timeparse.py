@@ -1,7 +1,8 @@
 """Time expressions as citizens write them, resolved to the intervals the booking API gets.
 
 The fixed "now" is Monday 23 November 2026, 10:00 in Meißen; a few cases use a Saturday
-afternoon and the days after Christmas (year rollover).
+afternoon, Tuesday 1 December (the day issue 13's wrong times were reported) and the days after
+Christmas (year rollover).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=BERLIN)  # Monday
 SATURDAY = datetime(2026, 11, 28, 14, 0, tzinfo=BERLIN)
 AFTER_CHRISTMAS = datetime(2026, 12, 28, 16, 30, tzinfo=BERLIN)  # Monday, week 53
+DECEMBER_1 = datetime(2026, 12, 1, 9, 0, tzinfo=BERLIN)  # Tuesday: the day of issue 13's report
 
 
 def day(d: str) -> tuple[str, str]:
@@ -244,6 +246,54 @@ GERMAN = [
      at("2026-11-24 09:30")),
     ("naechsten dienstag so gegen halb elf", at("2026-12-01 10:30")),
     ("so bald wie möglich, gern nächste Woche", days("2026-11-30", "2026-12-06")),
+    # exact times win over day parts; a full stop after the hour ends the sentence (issue 13)
+    ("Freitag früh um halb acht", at("2026-11-27 07:30")),
+    ("Freitag früh um halb acht.", at("2026-11-27 07:30")),
+    ("Donnerstag um Viertel vor elf.", at("2026-11-26 10:45")),
+    ("morgen Nachmittag um drei", at("2026-11-24 15:00")),
+    ("morgen Nachmittag um drei.", at("2026-11-24 15:00")),
+    ("Montag vormittag 10 Uhr", at("2026-11-30 10:00")),
+    ("Montag vormittag um 10 Uhr.", at("2026-11-30 10:00")),
+    ("Mittwoch um viertel zehn.", at("2026-11-25 09:15")),
+    ("Dienstag um fünf nach halb drei.", at("2026-11-24 14:35")),
+    ("morgen um zehn Uhr dreißig.", at("2026-11-24 10:30")),
+    ("Freitag 9.", at("2026-11-27 09:00")),
+    ("Dienstag zwischen 9 und 11.", span("2026-11-24 09:00", "2026-11-24 11:00")),
+    ("9 bis 11.", span("2026-11-23 09:00", "2026-11-23 11:00")),
+    ("vom 3. bis 5.", days("2026-12-03", "2026-12-05")),
+    # open and closed windows
+    ("nächste Woche Dienstag nach halb fünf", span("2026-12-01 16:30", "2026-12-01 23:59:59")),
+    ("nicht vor 10", span("2026-11-23 10:00", "2026-11-23 23:59:59")),
+    ("morgen nicht vor 10", span("2026-11-24 10:00", "2026-11-24 23:59:59")),
+    ("ab halb neun", span("2026-11-23 08:30", "2026-11-23 23:59:59")),
+    ("Donnerstag ab halb neun.", span("2026-11-26 08:30", "2026-11-26 23:59:59")),
+    ("bis 11", span("2026-11-23 00:00", "2026-11-23 11:00")),
+    ("zwischen 9 und 11.", span("2026-11-23 09:00", "2026-11-23 11:00")),
+    ("Morgen, aber es geht nicht vor 10.", span("2026-11-24 10:00", "2026-11-24 23:59:59")),
+    # a clause that turns a time down is left out
+    ("Heute ist mir zu kurzfristig, geht nächste Woche Dienstag nach halb fünf?",
+     span("2026-12-01 16:30", "2026-12-01 23:59:59")),
+    ("Heute ist zu kurzfristig. Geht nächsten Dienstag nach halb fünf?",
+     span("2026-12-01 16:30", "2026-12-01 23:59:59")),
+    ("Morgen passt mir leider nicht, aber Donnerstag um 10.", at("2026-11-26 10:00")),
+    ("Freitag kann ich nicht. Montag um 9?", at("2026-11-30 09:00")),
+    ("Am 3. Dezember geht es nicht. Geht der 4. Dezember?", day("2026-12-04")),
+    ("Vor 10 geht nicht, aber ab 11.", span("2026-11-23 11:00", "2026-11-23 23:59:59")),
+    ("Heute habe ich keine Zeit, morgen um 10?", at("2026-11-24 10:00")),
+    # days asked about for opening hours
+    ("Silvester", day("2026-12-31")),
+    ("Heiligabend", day("2026-12-24")),
+    ("Neujahr", day("2027-01-01")),
+    ("1. Januar", day("2027-01-01")),
+    ("Hat Riesa am 1. Januar offen?", day("2027-01-01")),
+    ("Silvester in Meißen?", day("2026-12-31")),
+    ("Hat Riesa an Silvester offen?", day("2026-12-31")),
+    ("Habt ihr Heiligabend vormittags auf?", span("2026-12-24 08:00", "2026-12-24 12:00")),
+    ("am Heiligen Abend", day("2026-12-24")),
+    ("am Neujahrstag", day("2027-01-01")),
+    ("Neujahr 2028", day("2028-01-01")),
+    ("samstags", day("2026-11-28")),
+    ("Hat Riesa samstags offen?", day("2026-11-28")),
 ]
 
 ENGLISH = [
@@ -307,6 +357,25 @@ ENGLISH = [
     ("any time next week", days("2026-11-30", "2026-12-06")),
     ("I need an appointment next week, preferably in the morning",
      span("2026-11-30 08:00", "2026-12-06 12:00")),
+    ("tomorrow at half past nine", at("2026-11-24 09:30")),
+    ("tomorrow at half past nine.", at("2026-11-24 09:30")),
+    ("Thursday at quarter to eleven.", at("2026-11-26 10:45")),
+    ("Friday at ten past two.", at("2026-11-27 14:10")),
+    ("between 9 and 11.", span("2026-11-23 09:00", "2026-11-23 11:00")),
+    ("10 to 12.", span("2026-11-23 10:00", "2026-11-23 12:00")),
+    ("on December 3.", day("2026-12-03")),
+    ("not before 10", span("2026-11-23 10:00", "2026-11-23 23:59:59")),
+    ("Thursday, not before 10.", span("2026-11-26 10:00", "2026-11-26 23:59:59")),
+    ("Today is too short notice. Is next Tuesday after 4:30 possible?",
+     span("2026-12-01 16:30", "2026-12-01 23:59:59")),
+    ("Today is too short notice, is next Tuesday after 4:30 possible?",
+     span("2026-12-01 16:30", "2026-12-01 23:59:59")),
+    ("Tomorrow doesn't work for me but Thursday at 10 would.", at("2026-11-26 10:00")),
+    ("on Saturday", day("2026-11-28")),
+    ("Is Riesa open on Saturdays?", day("2026-11-28")),
+    ("Is the office open on New Year's Eve?", day("2026-12-31")),
+    ("Are you open on New Year’s Day?", day("2027-01-01")),
+    ("Christmas Eve morning", span("2026-12-24 08:00", "2026-12-24 12:00")),
 ]
 
 ON_SATURDAY = [
@@ -341,10 +410,28 @@ AFTER_XMAS = [
     ("KW 1", days("2027-01-04", "2027-01-10")),
     ("um 10", at("2026-12-29 10:00")),
     ("nachmittags", span("2026-12-28 12:00", "2026-12-28 18:00")),
+    ("Heiligabend", day("2027-12-24")),
+    ("Silvester", day("2026-12-31")),
+    ("Neujahr", day("2027-01-01")),
+]
+
+ON_DECEMBER_1 = [
+    ("Freitag früh um halb acht", at("2026-12-04 07:30")),
+    ("Freitag früh um halb acht.", at("2026-12-04 07:30")),
+    ("Donnerstag um Viertel vor elf", at("2026-12-03 10:45")),
+    ("Donnerstag um Viertel vor elf.", at("2026-12-03 10:45")),
+    ("tomorrow at half past nine", at("2026-12-02 09:30")),
+    ("tomorrow at half past nine.", at("2026-12-02 09:30")),
+    ("nächste Woche Dienstag nach halb fünf", span("2026-12-08 16:30", "2026-12-08 23:59:59")),
+    ("Today is too short notice. Is next Tuesday after 4:30 possible?",
+     span("2026-12-08 16:30", "2026-12-08 23:59:59")),
+    ("samstags", day("2026-12-05")),
+    ("Silvester", day("2026-12-31")),
 ]
 
 TABLE = ([(text, NOW, want) for text, want in GERMAN + ENGLISH]
          + [(text, SATURDAY, want) for text, want in ON_SATURDAY]
+         + [(text, DECEMBER_1, want) for text, want in ON_DECEMBER_1]
          + [(text, AFTER_CHRISTMAS, want) for text, want in AFTER_XMAS])
 
 
@@ -387,6 +474,7 @@ NOT_TIMES = [
     "Termin am 3. Termin", "den 3. Termin nehme ich", "Ich nehme den ersten", "den 2. bitte",
     "Was muss ich mitbringen?",
     "9-11", "march 0351", "Vielen Dank, bis morgen!",
+    "Happy new year!", "Prosit Neujahr!", "Frohe Weihnachten und einen guten Rutsch!",
 ]
 
 

@@ -322,7 +322,10 @@ async def test_cancel_by_phone_spelling_the_reference(line: Caller) -> None:
     ask = await c.say("Ich möchte meinen Termin absagen")
     assert "Wie lautet Ihre Vorgangsnummer?" in spoken(ask), c.transcript()
     spelled = spell(a.reference, "de").replace(" – ", ", ").replace(",", "")
-    confirm = await c.say(spelled)
+    # Caller ID is no proof of identity (it can be spoofed): the last name is asked.
+    proof = await c.say(spelled)
+    assert "Nachname" in spoken(proof), c.transcript()
+    confirm = await c.say("Schmidt")
     text = spoken(confirm)
     assert "Ich habe Ihren Termin gefunden: Personalausweis" in text, c.transcript()
     assert "wirklich absagen" in text and "Für Ja drücken Sie die 1." in text

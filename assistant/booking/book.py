@@ -1,10 +1,17 @@
-"""Book: hold a chosen slot for a few minutes, then turn the hold into an appointment."""
+"""Book: hold a chosen slot for a few minutes, then turn the hold into an appointment.
+
+Every start is checked by `assistant.booking.validation` here, whoever calls: `hold` and a
+`confirm` that has to take the cells afresh with the minimum notice, a `confirm` of a held
+slot without it (the notice was checked when it was held). `book_now` raises `InvalidStart`
+with the reason; `hold` and `confirm` answer None, as for a slot that is gone.
+"""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
@@ -15,13 +22,27 @@ from assistant.booking import occupancy
 from assistant.booking.appointments import last_name_key, to_view
 from assistant.booking.calendar import busy_for
 from assistant.booking.references import new_reference
-from assistant.booking.slots import busy_cells, free_counters
+from assistant.booking.slots import busy_cells, cells, free_counters, later
+from assistant.booking.validation import (
+    InvalidStart,
+    StaffOverride,
+    StartProblem,
+    lifted,
+    problem,
+    utc,
+    validate_start,
+)
+from assistant.config import Office, Service
 from assistant.outbox import enqueue
 from assistant.storage.models import Appointment, Occupancy
 from assistant.views import AppointmentView
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from assistant.context import Context
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,16 +64,43 @@ class Origin:
     actor: str = "citizen"
 
 
-async def hold(ctx: Context, office_id: str, start: datetime, end: datetime) -> str | None:
-    """Reserve the slot for `hold_minutes`; return the hold token, or None if it is gone."""
+def check_slot(
+    ctx: Context, office: Office, start: datetime, end: datetime, *, now: datetime,
+    service: Service | None = None, override: StaffOverride | None = None, notice: bool = True,
+) -> StartProblem | None:
+    """Why [start, end) cannot be booked at `office` (None: it can). Without a `service`, the
+    length must be the duration of one the office offers (the chat holds before it confirms)."""
+    if service is None:
+        s, e = utc(start), utc(end)
+        length = e - s if s is not None and e is not None else None
+        service = next((x for sid in office.services if (x := ctx.config.service(sid))
+                        and timedelta(minutes=x.duration_minutes) == length), None)
+        if service is None:
+            return problem("duration", f"no service of {office.id} lasts from {start} to {end}")
+    return validate_start(ctx, office, service, start, now=now, end=end, override=override,
+                          notice=notice)
+
+
+async def hold(
+    ctx: Context, office_id: str, start: datetime, end: datetime, *,
+    service_id: str | None = None, override: StaffOverride | None = None,
+) -> str | None:
+    """Reserve the slot for `hold_minutes`; return the hold token, or None if it is gone or
+    is no bookable slot (see `assistant.booking.validation`; `override` for staff only)."""
     office = ctx.config.office(office_id)
-    if office is None:
+    service = ctx.config.service(service_id) if service_id else None
+    if office is None or (service_id and service is None):
         return None
     token = secrets.token_urlsafe(16)
     now = ctx.now()
+    if found := check_slot(ctx, office, start, end, now=now, service=service,
+                           override=override):
+        log.info("hold refused at %s: %s", office.id, found.code)
+        return None
     expires = now + timedelta(minutes=ctx.config.booking.hold_minutes)
     busy = await busy_for(ctx, office, start, end)
-    free = free_counters(start, end - start, office.counters, busy_cells(busy, office.counters))
+    free = free_counters(start, end.astimezone(UTC) - start.astimezone(UTC), office.counters,
+                         busy_cells(busy, office.counters))
     async with ctx.db() as session:
         counter = await occupancy.take(
             session, office_id, office.counters, start, end,
@@ -68,6 +116,22 @@ async def release(ctx: Context, token: str) -> None:
         await session.commit()
 
 
+async def held_counter(session: AsyncSession, token: str, office_id: str, start: datetime,
+                       end: datetime) -> int | None:
+    """The counter on which hold `token` keeps exactly [start, end) at the office; None if it
+    keeps nothing (purged after expiry). A hold of other cells is released: it must not end
+    up under an appointment at another time."""
+    held = list(await session.scalars(select(Occupancy).where(Occupancy.hold == token)))
+    if not held:
+        return None
+    if ({h.office_id for h in held} == {office_id} and len({h.counter for h in held}) == 1
+            and {h.cell for h in held} == set(cells(start, end))):
+        return held[0].counter
+    log.warning("hold for other cells than the confirmed slot at %s released", office_id)
+    await occupancy.release_hold(session, token)
+    return None
+
+
 async def confirm(
     ctx: Context,
     token: str,
@@ -81,15 +145,31 @@ async def confirm(
     mode: str = "in_person",
     video_url: str | None = None,
     staff_video_url: str | None = None,
+    override: StaffOverride | None = None,
 ) -> AppointmentView | None:
-    """Create the appointment from a hold. None if the hold expired and the slot was taken."""
+    """Create the appointment from a hold. None if the hold expired and the slot was taken,
+    or [start, end) is no bookable slot for the service (a staff `override` lifts opening
+    hours and closures; it is recorded)."""
     office = ctx.config.office(office_id)
-    assert office is not None
+    service = ctx.config.service(service_id)
+    if office is None or service is None:
+        return None
     now = ctx.now()
+    if override is not None and origin.actor != "staff":
+        return None
+    if found := check_slot(ctx, office, start, end, now=now, service=service, override=override,
+                           notice=False):
+        log.info("confirm refused at %s: %s", office.id, found.code)
+        if token:
+            await release(ctx, token)
+        return None
+    token = token or secrets.token_urlsafe(16)
     async with ctx.db() as session:
-        held = list(await session.scalars(select(Occupancy).where(Occupancy.hold == token)))
-        counter = held[0].counter if held else None
+        counter = await held_counter(session, token, office_id, start, end)
         if counter is None:  # hold purged after expiry: try to take the slot afresh
+            if check_slot(ctx, office, start, end, now=now, service=service, override=override):
+                await session.rollback()
+                return None  # too soon now: it is a new booking
             counter = await occupancy.take(session, office_id, office.counters, start, end,
                                            now=now, hold=token, expires_at=now)
             if counter is None:
@@ -106,11 +186,27 @@ async def confirm(
             .values(appointment_id=appointment.id, hold=None, expires_at=None)
         )
         await after_change(ctx, session, appointment, "booked", origin, now)
+        if override is not None:
+            audit_override(session, appointment, override, origin, now,
+                           lifted(ctx, office, service, start, now=now))
         await session.commit()
         view = to_view(appointment)
     if ctx.outbox:
         ctx.outbox.wake()
     return view
+
+
+def audit_override(session: AsyncSession, appointment: Appointment, override: StaffOverride,
+                   origin: Origin, now: datetime, code: str | None) -> None:
+    """Record a staff override that was needed: an event (ids only) and a log line with the
+    appointment's id and the reason staff gave."""
+    if code is None:
+        return
+    stats.record(session, "start_override", now=now, channel=origin.channel,
+                 language=origin.language, office_id=appointment.office_id,
+                 service_id=appointment.service_id, actor="staff")
+    log.warning("staff override (%s) for appointment %s at %s: %s", code, appointment.id,
+                appointment.office_id, override.reason.strip())
 
 
 async def book_now(
@@ -122,16 +218,28 @@ async def book_now(
     citizen: Citizen,
     origin: Origin,
     mode: str = "in_person",
+    override: StaffOverride | None = None,
 ) -> AppointmentView | None:
-    """Hold and confirm in one step (API, staff and tests); None if no counter is free."""
+    """Hold and confirm in one step (API, staff, imports and tests); None if no counter is
+    free. Raises `InvalidStart` (before writing anything) if `start` is no bookable slot;
+    a staff `override` (with a reason, `origin.actor == "staff"`) lifts opening hours,
+    closures and holidays, and is recorded."""
+    office = ctx.config.office(office_id)
     service = ctx.config.service(service_id)
-    assert service is not None
-    end = start + timedelta(minutes=service.duration_minutes)
-    token = await hold(ctx, office_id, start, end)
+    if office is None:
+        raise InvalidStart(problem("unknown_office", f"no office {office_id!r}"))
+    if service is None:
+        raise InvalidStart(problem("unknown_service", f"no service {service_id!r}"))
+    if override is not None and origin.actor != "staff":
+        raise InvalidStart(problem("override_not_allowed", "only staff may override"))
+    if found := validate_start(ctx, office, service, start, now=ctx.now(), override=override):
+        raise InvalidStart(found)
+    end = later(start, timedelta(minutes=service.duration_minutes))
+    token = await hold(ctx, office_id, start, end, service_id=service_id, override=override)
     if token is None:
         return None
     return await confirm(ctx, token, service_id=service_id, office_id=office_id, start=start,
-                         end=end, citizen=citizen, origin=origin, mode=mode)
+                         end=end, citizen=citizen, origin=origin, mode=mode, override=override)
 
 
 async def _insert_appointment(session, now: datetime, *, citizen: Citizen, origin: Origin,  # type: ignore[no-untyped-def]

@@ -56,6 +56,14 @@ _INSULT = re.compile(
     r"|verstehen mich nicht|versteht mich nicht|you don'?t understand|nutzlos)\b")
 
 
+_WHERE = re.compile(r"(?:^|\b)(wo\b|wohin|adresse|anschrift|where|address|how do i get|wie komme)")
+
+
+def asks_where(text: str) -> bool:
+    """A question where something is ("Wo ist das genau?", "Where can I do that?")."""
+    return "?" in text and bool(_WHERE.search(_fold(text)))
+
+
 def is_insult(text: str) -> bool:
     """An angry or insulting message, to be answered calmly with a way to a person."""
     return bool(_INSULT.search(_fold(text)))
@@ -146,8 +154,9 @@ def names_a_day(text: str) -> bool:
 # -- names ------------------------------------------------------------------------------------
 
 _NAME_LEADS = re.compile(
-    r"(?<!\w)(?:ich hei(?:ss|ß)e|mein name (?:ist|lautet|wäre|waere)|name(?:\s*ist)?\s*:|name ist"
-    r"|auf den namen|für|fuer|es ist|richtig ist|richtige name ist|my name is|name is"
+    r"(?<!\w)(?:ich hei(?:ss|ß)e|mein (?:nach)?name (?:ist|lautet|wäre|waere)"
+    r"|name(?:\s*ist)?\s*:|name ist|auf den namen|für|fuer|es ist|richtig ist|richtige name ist"
+    r"|my name is|name is"
     r"|i am|i'm|this is|it'?s|it is|call me|under the name|should be|richtig wäre|korrekt ist"
     r"|correct is|richtig heißt|richtig heisst|wie (?:ich )?(?:schon|bereits)"
     r" (?:sagte|gesagt)|as i (?:said|told you)|hier ist|hier spricht|sondern)(?!\w)\s*:?\s*",
@@ -243,12 +252,29 @@ def name_in_sentence(text: str, whole_text_ok: bool = True) -> str | None:
                 break
     if found:
         return found
-    return plausible_name(text) if whole_text_ok else None
+    if not whole_text_ok:
+        return None
+    # "ok, Paul Harris", "Der Termin ist für meine Mutter, Ilse Bauer": the last part of the
+    # sentence may be the name on its own.
+    stripped = _FILLER.sub("", text.strip())
+    whole = plausible_name(stripped)
+    if whole:
+        return whole
+    for part in reversed(re.split(r"[,:;]", text)[1:]):
+        words = part.strip().strip(".!").split()
+        if 2 <= len(words) <= 4 and all(w[:1].isupper() for w in words):
+            return plausible_name(part)
+    return None
+
+
+_FILLER = re.compile(r"^(?:(?:ok(?:ay)?|ja|jo|gut|na gut|also|nu|well|alright|sure|yes|so|"
+                     r"klar|gerne?|bitte)[,.!]?\s+)+", re.I)
 
 
 def name_in_first_message(text: str) -> str | None:
     """Only an explicitly introduced name ("ich heiße …", "my name is …")."""
-    if not re.search(r"hei(?:ss|ß)e|mein name|my name|name is|name ist|i'm [A-Z]"
+    if not re.search(r"hei(?:ss|ß)e|mein (?:nach|vor)?name|my (?:last |sur)?name|name is|name ist"
+                     r"|i'm [A-Z]"
                      r"|hier (?:ist|spricht)|this is [A-Z]", text, re.I):
         return None
     return name_in_sentence(re.sub(r"(?i)\bi'm\b", "I am", text), whole_text_ok=False)

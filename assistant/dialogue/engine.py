@@ -100,7 +100,7 @@ class Dialogue:
     async def handle(self, msg: Incoming) -> list[Reply]:
         """Answer one citizen message; never raises to the channel, never loses the state."""
         metrics.MESSAGES.labels(msg.channel).inc()
-        if not self.limiter.allow(f"{msg.channel}:{msg.sender}"):
+        if not self.limiter.admit(msg):  # per sender; notes the requester (client, caller)
             metrics.RATE_LIMITED.labels(msg.channel).inc()
             lang = msg.language if msg.language in ("de", "en") else "de"
             return [Reply(text=t("error.rate_limited", lang), key="error.rate_limited",
@@ -316,6 +316,8 @@ class Dialogue:
                 pass  # entities speak for themselves
             elif agreed is not None:
                 intent = agreed
+            elif u.service and (u.office or u.has_time) and not u.reference:
+                intent = "book_appointment"  # "Kann ich am Freitag im Landratsamt eine …?"
             elif u.reference:  # a code (and a name): the likeliest of check, move, cancel
                 intent = next((name for name, _ in u.ranking if name in {
                     "check_appointment", "reschedule_appointment", "cancel_appointment"}),
@@ -331,6 +333,11 @@ class Dialogue:
                 r"\b(hall?o|hi|hey|hello|guten|moin|servus|gr(ü|ue)(ß|ss)|tag|abend|morning"
                 r"|evening|good|start)\b", u.text, re.I):
             intent = "nlu_fallback"
+        if not u.from_button and answers.asks_where(u.text) and intent not in FLOW_INTENTS and (
+                self._where(talk, u)):
+            if st.get("flow"):
+                await self._advance(talk)
+            return
         if intent in {"greet", "goodbye", "thank"} and u.has_entities and not u.from_button:
             intent = "inform"  # "Gut, dann buche ich das. In Meißen morgen."
         if (intent == "ask_service_info" and not u.from_button and u.service
@@ -435,6 +442,8 @@ class Dialogue:
                 talk.button("menu.cancel", f'/cancel_appointment{{"reference": "{u.reference}"}}'),
             ])
             return None
+        if u.office and u.has_time:
+            return "book_appointment"  # "kann ich am Montag in Meißen vorbeikommen?"
         if u.office:
             talk.say("office.what", office=self._office(u.office).name.get(talk.lang), buttons=[
                 talk.button("menu.book", f'/book_appointment{{"office": "{u.office}"}}'),
@@ -833,6 +842,9 @@ class Dialogue:
 
     async def _step_name(self, talk: Talk, u: Understanding) -> None:
         name = None if u.from_button else answers.name_in_sentence(u.text)
+        if name is None and "?" in u.text:
+            talk.say("name.why")
+            return
         if name is None:
             talk.say("name.invalid")
             return
@@ -934,6 +946,13 @@ class Dialogue:
         elif flow in {"reschedule", "cancel", "check"}:
             await self._advance_manage(talk)
         elif flow == "video":
+            service = self.ctx.config.service(talk.st.get("service") or "")
+            if service is not None and not service.video:
+                # "Geht die Meldebescheinigung auch per Video?": no; offer it in person.
+                talk.say("video.not_for_service", service=service.name.get(talk.lang))
+                talk.st.update(flow="book", step=None, mode="in_person")
+                await self._advance_book(talk)
+                return
             talk.st["step"] = "video_choice"
             talk.say("video.choose", buttons=[
                 talk.button("video.button_now", "/video_now"),
@@ -957,6 +976,7 @@ class Dialogue:
         office = cfg.office(st.get("office") or "")
         if office is not None and office.id not in {o.id for o in offices}:
             talk.say("book.office_lacks_service", office=office.name.get(talk.lang),
+                     offices=", ".join(o.name.get(talk.lang) for o in offices),
                      service=service.name.get(talk.lang))
             st.pop("office", None)
             office = None
@@ -1021,7 +1041,7 @@ class Dialogue:
                      buttons=self._time_buttons(talk))
             return
         if not result.exact:
-            talk.say("slot.none_in_window")
+            self._why_not_free(talk, office, frm, to)
         buttons = [Button(when_short(s.start.astimezone(office.tz), talk.lang),
                           f'/choose{{"slot": {i}}}') for i, s in enumerate(slots, 1)]
         if result.other_offices and not result.exact:
@@ -1038,6 +1058,20 @@ class Dialogue:
                  listing=_listing(st["offered"], self.ctx, talk.lang),
                  data={"slots": st["offered"]})
 
+    def _why_not_free(self, talk: Talk, office: Office, frm: datetime, to: datetime) -> None:
+        """Nothing free in the window asked for: say so, and say why when the office is closed
+        that day (a closure, a holiday, no opening hours)."""
+        day = frm.astimezone(office.tz).date()
+        if to - frm <= timedelta(days=1) and to.astimezone(office.tz).date() == day:
+            closure, holiday = office.closed_on(day), holiday_name(day)
+            if closure or holiday or not office.hours_on(day):
+                why = holiday or (closure.reason.get(talk.lang) if closure and closure.reason
+                                  else "")
+                talk.say("hours.closed_on_day", office=office.name.get(talk.lang),
+                         day=i18n_day(day, talk.lang), reason=f" ({why})" if why else "")
+                return
+        talk.say("slot.none_in_window")
+
     async def _advance_manage(self, talk: Talk) -> None:
         st, ctx = talk.st, self.ctx
         if not st.get("reference"):
@@ -1053,9 +1087,11 @@ class Dialogue:
             found = await check.lookup(ctx, st["reference"], st.get("proof"), talk.origin(),
                                        verified_contact=contact,
                                        log_check=st["flow"] == "check")
-            if found.throttled:
+            if found.throttled:  # the same answer whether the name was right or not
                 self._clear_flow(st)
-                talk.say("manage.throttled", buttons=[talk.button("menu.human", "/request_human")])
+                talk.say("manage.locked", listing="\n".join(
+                    f"• {o.name.get(talk.lang)}: {o.phone}" for o in ctx.config.offices if o.phone),
+                    buttons=[talk.button("menu.human", "/request_human")])
                 return
             if found.appointment is None and contact and not st.get("proof"):
                 st["step"] = "proof"  # not booked from this number: ask for the name instead
@@ -1298,6 +1334,25 @@ class Dialogue:
                  hours="\n".join(lines), closures=notes, phone=office.phone or "",
                  buttons=[] if talk.st.get("flow") else [
                      talk.button("menu.book", f'/book_appointment{{"office": "{office.id}"}}')])
+
+    def _where(self, talk: Talk, u: Understanding) -> bool:
+        """Where an office is, or where a service can be had ("Und wo kann ich das machen?");
+        False when nothing in the conversation says which."""
+        cfg, lang, facts = self.ctx.config, talk.lang, talk.st.get("facts") or {}
+        office = cfg.office(u.office or talk.st.get("office") or facts.get("last_office")
+                            or facts.get("office") or "")
+        service = cfg.service(u.service or talk.st.get("service") or facts.get("service")
+                              or facts.get("last_service") or "")
+        if office is None and service is not None:
+            offices = cfg.offices_for(service.id)
+            talk.say("where.service", service=service.name.get(lang), listing="\n".join(
+                f"• {o.name.get(lang)}, {o.address.one_line()}" for o in offices))
+            return True
+        if office is None:
+            return False
+        talk.say("where.office", office=office.name.get(lang), address=office.address.one_line(),
+                 phone=office.phone or "")
+        return True
 
     def _hours_on_day(self, talk: Talk, office: Office | None, on: date) -> None:
         """Opening hours for one date ("Hat Riesa am 1. Januar offen?"), for one office or,

@@ -123,6 +123,8 @@ async def nlu_parse(request: web.Request) -> web.Response:
     text = body["text"]
     if len(text) > ctx.config.server.max_message_chars:
         return json_error(413, f"text longer than {ctx.config.server.max_message_chars} characters")
+    if body.get("now") is not None and not isinstance(body["now"], str):
+        return json_error(400, "'now' must be an ISO-8601 date or time string")
     now = _parse_when(body.get("now"), ctx.now()) if body.get("now") else ctx.now()
     assert ctx.nlu is not None
     try:

@@ -1,12 +1,110 @@
-"""OpenAPI 3.1 description of Amtsbote's HTTP API, served at /api/v1/openapi.json."""
+"""OpenAPI 3.1 description of Amtsbote's HTTP API, served at /api/v1/openapi.json.
+
+Request bodies the handlers validate are pydantic models here; their schemas in the spec
+are generated from the same models, so the description and the checks cannot drift apart.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from assistant.booking.appointments import EMAIL, normalize_phone
+from assistant.booking.validation import CODES
+
+# -- request bodies ------------------------------------------------------------------------------
+
+
+class _Body(BaseModel):
+    # Strict: "abc" or "240" is no number, 4935 is no phone number; unknown keys are refused.
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class CitizenIn(_Body):
+    name: str = Field(min_length=1, max_length=200)
+    phone: str | None = Field(default=None, max_length=40,
+                              description="German or international notation; stored as E.164")
+    email: str | None = Field(default=None, max_length=254)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        number = normalize_phone(value)
+        if number is None:
+            raise ValueError("not a valid phone number")
+        return number
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not EMAIL.fullmatch(value.strip()):
+            raise ValueError("not a valid e-mail address")
+        return value.strip()
+
+
+class OverrideIn(_Body):
+    reason: str = Field(min_length=1, max_length=500,
+                        description="why staff book outside the opening hours or on a closed "
+                                    "day (audited)")
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+
+class NewAppointment(_Body):
+    """Body of POST /api/v1/appointments. The duration comes from the service."""
+
+    service: str = Field(description="service id")
+    office: str = Field(description="office id")
+    start: datetime = Field(description="ISO-8601; without an offset, the office's local time. "
+                                        "Must be a slot the office offers (see 422)")
+    citizen: CitizenIn
+    channel: str = Field(default="staff", pattern=r"^[a-z][a-z0-9_]*$", max_length=32,
+                         description="how the request reached staff (phone, counter, ...)")
+    language: Literal["de", "en"] = "de"
+    staff_seconds: int | None = Field(default=None, ge=0, le=86_400,
+                                      description="the clerk's handling time")
+    override: OverrideIn | None = Field(
+        default=None, description="book outside the opening hours, on a closure or holiday; "
+        "never in the past, off the grid or over another appointment")
+
+
+def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        out.update(schema.pop("$defs", {}))
+        out[model.__name__] = schema
+    return out
+
+
+# -- the description ---------------------------------------------------------------------------
 
 _STAFF = [{"staffToken": []}]
 _ERR = {"description": "error", "content": {"application/json": {"schema": {
     "$ref": "#/components/schemas/Error"}}}}
+
+
+def _err(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {
+        "$ref": f"#/components/schemas/{schema}"}}}}
 
 
 def _ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
@@ -55,9 +153,24 @@ SPEC: dict[str, Any] = {
                     "responses": {"200": _ok({"type": "array", "items": {
                         "$ref": "#/components/schemas/Appointment"}}), "401": _ERR}},
             "post": {"summary": "Staff book by hand (counts as not via Amtsbote)",
+                     "description": "The whole body is checked before anything is stored. "
+                                    "The start must be a slot the office offers: on its grid, "
+                                    "in its opening hours for the service's whole duration, "
+                                    "not on a closure or public holiday, not in the past, "
+                                    "with the minimum notice and within the booking horizon. "
+                                    "`override` (with a reason, audited) lifts opening hours, "
+                                    "closures and holidays only.",
                      "security": _STAFF,
-                     "responses": {"201": _ok({"$ref": "#/components/schemas/Appointment"}),
-                                   "400": _ERR, "401": _ERR, "409": _ERR}}},
+                     "requestBody": {"required": True, "content": {"application/json": {
+                         "schema": {"$ref": "#/components/schemas/NewAppointment"}}}},
+                     "responses": {
+                         "201": _ok({"$ref": "#/components/schemas/Appointment"}, "booked"),
+                         "400": _err("BodyError", "malformed body: invalid JSON, a missing or "
+                                     "wrongly typed field, unknown service or office"),
+                         "401": _ERR,
+                         "409": _err("Error", "slot not free: every counter is taken"),
+                         "422": _err("StartError", "the start cannot be booked; `code` says "
+                                     "why")}}},
         "/api/v1/appointments/{reference}": {"get": {
             "summary": "One appointment", "security": _STAFF, "parameters": [_REF],
             "responses": {"200": _ok({"$ref": "#/components/schemas/Appointment"}),
@@ -94,6 +207,16 @@ SPEC: dict[str, Any] = {
                                            "description": "AMTSBOTE_API_TOKEN"}},
         "schemas": {
             "Error": {"type": "object", "properties": {"error": {"type": "string"}}},
+            "BodyError": {"type": "object", "required": ["error"], "properties": {
+                "error": {"type": "string"},
+                "field": {"type": "string", "description": "dotted path, e.g. citizen.email"},
+                "errors": {"type": "array", "items": {"type": "object", "properties": {
+                    "field": {"type": "string"}, "message": {"type": "string"}}}}}},
+            "StartError": {"type": "object", "required": ["error", "code"], "properties": {
+                "error": {"type": "string"},
+                "code": {"enum": sorted(CODES)},
+                "field": {"type": "string"}}},
+            **_model_schemas(NewAppointment),
             "RestMessage": {"type": "object", "required": ["sender", "message"], "properties": {
                 "sender": {"type": "string"}, "message": {"type": "string", "maxLength": 2000},
                 "metadata": {"type": "object"}}},

@@ -212,8 +212,9 @@ _DATE_JOIN = re.compile(r"(?<![\d.])(\d{1,2})\.\s+(\d{1,2})\.(?!\d)")
 _YEAR_JOIN = re.compile(
     rf"((?:\b\d{{1,2}}\.\d{{1,2}}\.)|\b(?:{_MONTHS_RE})\b\.?)\s+(19|20)\s+(\d{{2}})\b(?!\s*\d)",
     _F)
-_OH_CLOCK = re.compile(r"(?<![\d.:])\b(\d{1,2})\s+oh\s+(\d)\b(?![\d.:])", _F)
-_PAIR_CLOCK = re.compile(r"(?<![\d.:]\s)(?<![\d.:])\b(\d{1,2})\s+(\d{2})\b(?![.:\d-]|\s+\d)")
+# A full stop that ends the sentence may follow a clock time ("ten thirty."), not one in "10 30.5".
+_OH_CLOCK = re.compile(r"(?<![\d.:])\b(\d{1,2})\s+oh\s+(\d)\b(?![\d:]|\.\d)", _F)
+_PAIR_CLOCK = re.compile(r"(?<![\d.:]\s)(?<![\d.:])\b(\d{1,2})\s+(\d{2})\b(?![:\d-]|\.\s*\d|\s+\d)")
 
 
 def normalize_spoken(text: str, lang: str | None = None) -> str:

@@ -31,6 +31,9 @@ Days and weeks
 - Anfang der Woche = Monday-Tuesday, Mitte = Tuesday-Thursday, Ende = Thursday-Friday
   (offices' working week); without "diese"/"nächste" a part already over means next week's.
 - "KW 50" / "calendar week 50" = that ISO week, this year's or, once over, next year's.
+- "Heiligabend" / "Christmas Eve" = 24 December, "Silvester" / "New Year's Eve" = 31 December,
+  "Neujahr" / "New Year's Day" = 1 January: the next one, like a date without a year (asked
+  about for opening hours: "Hat Riesa an Silvester offen?"). "Happy new year" is no day.
 - Wochenende / weekend = Saturday-Sunday of this week; "nächstes Wochenende" / "next weekend"
   that of next week (the same rule as "nächsten Dienstag").
 - "so bald wie möglich", "asap", "schnellstmöglich", "nächstmöglich", "egal wann",
@@ -58,6 +61,9 @@ Times of day
   ("vormittags ab 10" = 10:00-12:00).
 - A bare number is a time after "um" / "gegen" / "at" / "ab" / "bis" / ... or right after a
   day ("Dienstag 10" = 10:00), never alone.
+- A full stop that ends the sentence belongs to the sentence, not to the number: "Freitag
+  früh um halb acht." is 07:30, "zwischen 9 und 11." 09:00-11:00, "Freitag 9." 09:00
+  ("8." is a day of the month only where a date can stand: "am 8.", "den 8. um 10", "8. Dez").
 - A time without a day is today if it is not over yet, else tomorrow (calendar days: whether
   the office is open is for the booking layer; Riesa opens on Saturdays).
 
@@ -68,6 +74,9 @@ Combining
 - Several days or times in one message that do not narrow each other ("Montag oder
   Dienstag") give the interval covering all of them.
 - `resolve(...).text` is the input from the first to the last expression used.
+- A clause that turns a time down ("Today is too short notice.", "Morgen passt mir leider
+  nicht, aber ...", "Freitag kann ich nicht.") is left out of `resolve` when another clause
+  holds a time; "nicht vor 10" / "geht nicht vor 10" is a wish, not a refusal.
 
 Not times: greetings and farewells ("Guten Morgen", "good morning", "schönen Abend",
 "Vielen Dank, bis morgen!"), a bare number ("2", "Termin 2", "Option 3", "9-11"), an option
@@ -133,23 +142,41 @@ def extract(text: str, now: datetime, lang: str | None = None) -> list[TimeRange
     return ranges
 
 
-# A sentence that turns a time down ("Today is too short notice.", "Freitag geht nicht.").
+# A clause that turns a time down ("Today is too short notice.", "Freitag geht nicht",
+# "Morgen passt mir leider nicht"); "es geht nicht vor 10" is a wish ("nicht vor 10"), kept.
 _REJECTED = re.compile(
-    r"\b(zu (?:kurzfristig|früh|spät|knapp)|geht (?:leider )?nicht|kann (?:ich )?(?:leider )?nicht"
-    r"|passt (?:leider )?nicht|too (?:short|soon|early|late)|short notice|doesn'?t work|won'?t work"
-    r"|can'?t|cannot|not possible|nicht möglich)\b", re.I)
+    r"\b(?:zu (?:kurzfristig|früh|frueh|spät|spaet|knapp|eng)"
+    r"|(?:geht|passt|klappt)(?: (?:es|das|mir|bei mir|da|dann|leider|aber|wirklich))* nicht"
+    r"|kann (?:ich )?(?:da |dann |leider |aber )*nicht|keine zeit|nicht möglich|nicht moeglich"
+    r"|too (?:short|soon|early|late)|short notice|(?:doesn'?t|does not|won'?t|will not) work"
+    r"|(?:doesn'?t|does not) suit|can'?t|cannot|(?:not|isn'?t) possible|no time)\b"
+    r"(?!\s+(?:vor|nach|früher|frueher|später|spaeter|before|after|earlier|later|until|bis)\b)",
+    re.I)
+# Where a clause ends: at a full stop, "!", "?", ";" (not in "am 3. Dezember"), a comma, or
+# before "aber" / "but" / "sondern".
+_CLAUSE_END = re.compile(
+    rf"[.!?;](?=\s+(?!(?:{'|'.join(sorted(MONTH_WORDS, key=len, reverse=True))})\b|\d))"
+    r"|,|\s(?=(?:aber|but|sondern)\s)", re.I)
 
 
 def resolve(text: str, now: datetime, lang: str | None = None) -> TimeRange | None:
     """All time expressions in `text` combined into one range; None if there is none.
 
-    A sentence that turns a time down before another sentence with a time is left out:
-    "Today is too short notice. Is next Tuesday after 4:30 possible?" means next Tuesday."""
-    sentences = re.split(r"(?<=[.!?;])\s+", text.strip())
-    if len(sentences) > 1:
-        kept = [s for s in sentences[:-1] if not _REJECTED.search(s)] + sentences[-1:]
-        if len(kept) < len(sentences) and _resolve(" ".join(kept), now, lang) is not None:
-            return _resolve(" ".join(kept), now, lang)
+    A clause that turns a time down is left out when another clause holds a time:
+    "Today is too short notice. Is next Tuesday after 4:30 possible?" and "Morgen passt mir
+    nicht, aber Donnerstag um 10" mean next Tuesday and Thursday. (It is blanked out rather
+    than cut, so `.text` still points into the input as written.)"""
+    kept, pos, dropped = [], 0, False
+    for end in [m.end() for m in _CLAUSE_END.finditer(text)] + [len(text)]:
+        clause = text[pos:end]
+        rejected = _REJECTED.search(clause) is not None
+        kept.append(" " * len(clause) if rejected else clause)
+        dropped |= rejected
+        pos = end
+    if dropped:
+        found = _resolve("".join(kept), now, lang)
+        if found is not None:
+            return found
     return _resolve(text, now, lang)
 
 
@@ -639,6 +666,9 @@ _UNITS_AFTER = (r"(?!\s*(?:minuten|min\b|stunden|std\b|tage\b|tagen|wochen|monat
                 r"|months?\b|years?\b|people|persons?\b|children|kids|appointments?|times\b"
                 r"|pieces?\b|dollars?\b|[.,]\d))")
 _MERIDIEM = r"(?P<mer>am\b|pm\b|a\.\s?m\.|p\.\s?m\.)"
+# Where an hour or minute number ends: not inside "8.30" / "8:30" nor a date ("8. Dezember",
+# "8.12."), but a full stop that ends the sentence is fine ("Freitag um halb acht.").
+_NUM_END = rf"(?![\d:]|\.\s*(?:\d|{_MONTH_RE}))"
 _GERMAN_AM = re.compile(
     rf"\s+(?:(?:{_MOD})\s+)?(?:{_alt(_WEEKDAYS)}|wochenende|vormittag|nachmittag|abend|morgen"
     r"|mittag|anfang|ende|mitte|liebsten|besten|selben|gleichen|tag\b|\d)")
@@ -692,7 +722,7 @@ def _r_dot_uhr(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     return _clock_atom(m, _hm(m.group("h"), m.group("m"), m.group("mer"), m.group("h")))
 
 
-@_rule(rf"{_N}(?P<h>\d{{1,2}})\s?(?:uhr|h)\b(?:\s?(?P<m>\d{{1,2}})(?![\d.:]){_UNITS_AFTER}"
+@_rule(rf"{_N}(?P<h>\d{{1,2}})\s?(?:uhr|h)\b(?:\s?(?P<m>\d{{1,2}}){_NUM_END}{_UNITS_AFTER}"
        rf"(?!\s*{_MONTH_RE}))?", needs=_DIGITS)
 def _r_uhr(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     return _clock_atom(m, _hm(m.group("h"), m.group("m") or 0, None, m.group("h")))
@@ -720,13 +750,13 @@ def _r_noon(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     return _clock_atom(m, _HM(12, 0, fixed=True))
 
 
-@_rule(r"\bhalb\s+(?P<h>\d{1,2})(?![\d.:])(?:\s*uhr\b)?", needs=("halb",))
+@_rule(rf"\bhalb\s+(?P<h>\d{{1,2}}){_NUM_END}(?:\s*uhr\b)?", needs=("halb",))
 def _r_halb(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     return _clock_atom(m, _colloquial(int(m.group("h")) - 1, 30))
 
 
 @_rule(r"\b(?:(?P<three>drei\s*viertel|dreiviertel|3\s*viertel)|viertel(?:\s+(?P<dir>nach|vor))?)"
-       r"\s+(?P<h>\d{1,2})(?![\d.:])(?:\s*uhr\b)?", needs=("viertel",))
+       rf"\s+(?P<h>\d{{1,2}}){_NUM_END}(?:\s*uhr\b)?", needs=("viertel",))
 def _r_viertel(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     h = int(m.group("h"))
     if m.group("three") or m.group("dir") == "vor":
@@ -737,7 +767,7 @@ def _r_viertel(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
 
 
 @_rule(rf"{_N}(?P<mi>\d{{1,2}})\s+(?:minuten\s+)?(?P<dir>vor|nach)\s+(?P<half>halb\s+)?"
-       r"(?P<h>\d{1,2})(?![\d.:])(?:\s*uhr\b)?", needs=("vor", "nach"))
+       rf"(?P<h>\d{{1,2}}){_NUM_END}(?:\s*uhr\b)?", needs=("vor", "nach"))
 def _r_minutes_de(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     mi, h = int(m.group("mi")), int(m.group("h"))
     if not 1 <= mi <= 29 or not 1 <= h <= 24:
@@ -748,7 +778,7 @@ def _r_minutes_de(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
 
 
 @_rule(rf"\b(?:a\s+)?(?P<q>quarter|half)\s+(?P<dir>past|after|to|till|til|before|of)\s+"
-       rf"(?P<h>\d{{1,2}})(?![\d.:])(?:\s*{_MERIDIEM})?", needs=("quarter", "half"))
+       rf"(?P<h>\d{{1,2}}){_NUM_END}(?:\s*{_MERIDIEM})?", needs=("quarter", "half"))
 def _r_quarter_en(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     h = int(m.group("h"))
     mi = 15 if m.group("q") == "quarter" else 30
@@ -763,13 +793,13 @@ def _r_quarter_en(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     return _clock_atom(m, hm)
 
 
-@_rule(r"\bhalf\s+(?P<h>\d{1,2})(?![\d.:])", needs=("half",))
+@_rule(rf"\bhalf\s+(?P<h>\d{{1,2}}){_NUM_END}", needs=("half",))
 def _r_half_en(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     return _clock_atom(m, _colloquial(int(m.group("h")), 30))  # British "half nine" = 09:30
 
 
 @_rule(rf"{_N}(?P<mi>\d{{1,2}})\s+(?:minutes\s+)?(?P<dir>past|after|to|till|before)\s+"
-       rf"(?P<h>\d{{1,2}})(?![\d.:])(?:\s*{_MERIDIEM})?",
+       rf"(?P<h>\d{{1,2}}){_NUM_END}(?:\s*{_MERIDIEM})?",
        needs=("past", "after", "to", "till", "before"))
 def _r_minutes_en(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     mi, h = int(m.group("mi")), int(m.group("h"))
@@ -957,12 +987,28 @@ def _r_day_month(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
                      _year(m.group("y")))
 
 
-@_rule(rf"\b(?P<mon>{_MONTH_RE})\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?![\w.:])"
+@_rule(rf"\b(?P<mon>{_MONTH_RE})\s+(?:the\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?![\w:]|\.\s*\d)"
        rf"{_UNITS_AFTER}(?!\s*(?:uhr\b|h\b|am\b|pm\b|a\.m|p\.m|o'?clock|:|-\s*\d|bis\b))"
        rf"(?:\s*,?\s*(?P<y>{_YEAR4})(?!\d))?", needs=_DIGITS)
 def _r_month_day(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     return _day_atom(m, ctx, int(m.group("d")), _MONTHS[m.group("mon").rstrip(".")],
                      _year(m.group("y")))
+
+# Days asked about for opening hours ("Hat Riesa an Silvester offen?"): (day, month).
+_HOLIDAYS = {"silvester": (31, 12), "heiligabend": (24, 12), "neujahr": (1, 1)}
+
+
+@_rule(rf"(?<!prosit\s)(?<!prost\s)\b(?:(?P<sil>silvester(?:abend|tag)?|new\s+year'?s\s+eve)"
+       r"|(?P<hei>heilig(?:en|er)?\s*abend|christmas\s+eve)"
+       r"|(?P<neu>neujahr(?:s?tag)?|new\s+year'?s(?:\s+day)?))(?![\w'])"
+       rf"(?:\s+(?P<y>{_YEAR4})(?!\d))?",
+       needs=("silvester", "heilig", "neujahr", "new year", "christmas"))
+def _r_holiday(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
+    """ "Silvester", "Heiligabend", "Neujahr", "New Year's Eve", ...: the next such day
+    ("happy new year" is a greeting, not a day)."""
+    name = "silvester" if m.group("sil") else "heiligabend" if m.group("hei") else "neujahr"
+    day, month = _HOLIDAYS[name]
+    return _day_atom(m, ctx, day, month, _year(m.group("y")))
 
 
 @_rule(r"(?<![\w.])(?P<d>\d{1,2})(?:\.|st\b|nd\b|rd\b|th\b)(?!\s?\d)", needs=_DIGITS)
@@ -1164,6 +1210,10 @@ def _range(a: _Atom, b: _Atom, before: str, prev_end: int, adjacent_day: bool,
     if join.group("and") and not opener:
         return None
     start = prev_end + opener.start() if opener else a.start
+    # "zwischen 9 und 11.": the full stop ends the sentence, the 11 is an hour like the 9
+    if (b.kind == "daynum" and a.kind in ("clock", "num", "dm")
+            and ctx.text.norm[b.start:b.end].endswith(".")):
+        b = replace(b, kind="num")
     # times: "zwischen 9 und 11", "von 14 bis 16 Uhr", "14-16 Uhr", "2-4pm", "10:00-12:00"
     if {a.kind, b.kind} <= {"clock", "num", "dm"}:
         clocks = "clock" in (a.kind, b.kind)
@@ -1232,8 +1282,9 @@ def _single(a: _Atom, before: str, prev_end: int, adjacent_day: bool, after_week
             own_start = prev_end + strong.start()
         elif dated:
             own_start = prev_end + weak.start() if weak else a.start
-        elif prefix and ctx.text.norm[a.start:a.end].endswith("."):
-            kind = "num"
+        elif (prefix or (adjacent_day and follows_end)) and ctx.text.norm[
+                a.start:a.end].endswith("."):
+            kind = "num"  # "ab 10." / "Freitag 9.": the full stop ends the sentence
         else:
             return None
         if kind == "daynum":

@@ -147,9 +147,15 @@ class Delivery(Base):
 
 
 class VideoRequest(Base):
-    """A citizen waiting for staff in a video meeting now (no personal data)."""
+    """A citizen waiting for staff in a video meeting now (no personal data).
+
+    `conversation_key` and `contact_key` (hashes of the conversation and of the contact: the
+    call-back number, client address, kiosk or caller) let a repeated request be merged into
+    the waiting one; they are cleared once the de-duplication window has passed.
+    """
 
     __tablename__ = "video_requests"
+    __table_args__ = (Index("ix_video_requests_status_created_at", "status", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[str | None] = mapped_column(String(64))
@@ -164,6 +170,8 @@ class VideoRequest(Base):
     created_at: Mapped[datetime]
     taken_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    conversation_key: Mapped[str | None] = mapped_column(String(64))
+    contact_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class OutboxItem(Base):
