@@ -310,6 +310,10 @@ class Dialogue:
         if u.nlu_down and not u.from_button:
             await self._nlu_down(talk, u)
             return
+        if not u.from_button and not u.has_entities and answers.is_insult(u.text):
+            talk.say("insult.calm")
+            self._way_out_now(talk)
+            return
         if not u.from_button and intent is not None and self._unsure(u):
             agreed = self._agreed_intent(u, st)
             if intent == "inform" and u.has_entities:
@@ -325,10 +329,6 @@ class Dialogue:
             else:
                 self._clarify(talk, u)
                 return
-        if not u.from_button and answers.is_insult(u.text):
-            talk.say("insult.calm")
-            self._way_out_now(talk)
-            return
         if intent == "greet" and not u.from_button and not re.search(
                 r"\b(hall?o|hi|hey|hello|guten|moin|servus|gr(ü|ue)(ß|ss)|tag|abend|morning"
                 r"|evening|good|start)\b", u.text, re.I):
@@ -602,6 +602,8 @@ class Dialogue:
         step = st.get("step")
         if not u.from_button and await self._answer_first(talk, u, step):
             return True
+        if not u.from_button and not u.has_entities and answers.is_insult(u.text):
+            return False  # answered calmly, with a way to a person
         if u.intent in FLOW_INTENTS and FLOW_INTENTS[u.intent] != st["flow"] and (
                 u.from_button or not self._unsure(u)) and not (
                 step in {"name", "proof"} and not u.from_button and u.confidence < 0.8):

@@ -49,6 +49,8 @@ from collections.abc import Iterable
 
 from text_to_num import alpha2digit
 
+from assistant.nlu.dialect import standard_german
+
 __all__ = [
     "ENGLISH_CARDINALS",
     "ENGLISH_ORDINALS",
@@ -223,6 +225,8 @@ def normalize_spoken(text: str, lang: str | None = None) -> str:
     `lang` is "de" or "en"; None converts both languages' number words.
     """
     langs = (lang,) if lang in _LANGS else _LANGS
+    if lang == "de":
+        text = standard_german(text)
     if "de" in langs:
         text = _UMLAUT_SPELLING_RE.sub(_umlaut_spelling, text)
     if "en" in langs:

@@ -1,0 +1,43 @@
+"""Saxon and messenger spellings to standard German, before anything else reads a message.
+
+Older citizens in the Landkreis write as they speak ("Gehd das am Donnerstach?", "ich brauch
+ä Termin", "mei Termin is ni mehr nötsch"), and messenger users drop letters ("perso", "do",
+"fr"). The NLU was trained on standard forms, so those words are rewritten first. Only whole
+words that are not standard German words themselves are rewritten.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WORDS = {
+    # weekdays and days: Saxon -ach for -ag
+    "montach": "Montag", "dienstach": "Dienstag", "donnerstach": "Donnerstag",
+    "freitach": "Freitag", "samstach": "Samstag", "sonntach": "Sonntag", "morchen": "morgen",
+    "übermorchen": "übermorgen",
+    # verbs and function words
+    "absachen": "absagen", "gehd": "geht", "gehds": "geht es", "is": "ist", "ni": "nicht",
+    "nich": "nicht", "nisch": "nicht", "nischt": "nichts", "nix": "nichts", "och": "auch",
+    "mei": "mein", "meene": "meine", "deene": "deine", "eene": "eine", "een": "ein",
+    "eenen": "einen", "keene": "keine", "keen": "kein", "weeß": "weiß", "heeßt": "heißt",
+    "heeße": "heiße", "glei": "gleich", "wern": "werden", "brauch": "brauche", "hab": "habe",
+    "zweeten": "zweiten", "zweete": "zweite",
+    "nochema": "noch einmal", "nochma": "noch mal", "ma": "mal", "warn": "war",
+    "schaff": "schaffe", "bidde": "bitte", "dange": "danke",
+}
+_ARTICLE = re.compile(r"(?<!\w)ä(?=\s+[A-ZÄÖÜa-zäöü])")  # "ä Termin" -> "einen Termin"
+_WORD = re.compile(r"(?<![\w-])([A-Za-zÄÖÜäöüß]+)(?![\w-])")
+
+
+def standard_german(text: str) -> str:
+    """`text` with Saxon and messenger spellings replaced by standard words."""
+    text = _ARTICLE.sub("einen", text)
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group(1)
+        std = _WORDS.get(w.casefold())
+        if std is None:
+            return w
+        return std[:1].upper() + std[1:] if w[:1].isupper() else std
+
+    return _WORD.sub(word, text)
