@@ -42,7 +42,7 @@ async def build_context(
     client = RasaClient(nlu_url or n.url, timeout_seconds=n.timeout_seconds, retries=n.retries,
                         breaker_failures=n.breaker_failures, breaker_seconds=n.breaker_seconds)
     ctx.nlu = NLU(config, client)
-    ctx.dialogue = Dialogue(ctx)
+    ctx.dialogue = Dialogue(ctx, [f for flows in pm.hook.register_flows() for f in flows])
     ctx.outbox = Outbox(ctx)
     register_core_handlers(ctx.outbox)
     return ctx

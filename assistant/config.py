@@ -35,6 +35,9 @@ def require_env(name: str) -> str:
     return value
 
 
+BUILTIN_FLOWS = ("book", "reschedule", "cancel", "check", "video", "information", "person")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -312,6 +315,9 @@ class Config(Strict):
     default_language: Literal["de", "en"] = "de"
     channels: dict[str, dict[str, Any]] = Field(default_factory=dict)
     plugins: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Conversation flows (plugins too): the built-in ones unless config.yml lists its own set.
+    flows: dict[str, dict[str, Any]] = Field(default_factory=lambda: {
+        name: {} for name in BUILTIN_FLOWS})
     offices: list[Office]
     services: list[Service]
     rasa: dict[str, Any] = Field(default_factory=dict)
@@ -348,7 +354,7 @@ class Config(Strict):
 
     def enabled_plugins(self) -> set[str]:
         """Names of plugins config.yml switches on (`enabled: false` switches one off)."""
-        names = {n for n, s in {**self.channels, **self.plugins}.items()
+        names = {n for n, s in {**self.channels, **self.plugins, **self.flows}.items()
                  if _truthy((s or {}).get("enabled", True))}
         names |= {o.calendar.backend for o in self.offices}
         if self.video.get("provider"):
@@ -356,7 +362,7 @@ class Config(Strict):
         return names
 
     def plugin_settings(self, name: str) -> dict[str, Any]:
-        raw = self.channels.get(name, self.plugins.get(name)) or {}
+        raw = self.channels.get(name, self.plugins.get(name, self.flows.get(name))) or {}
         return {k: v for k, v in raw.items() if k != "enabled"}
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from assistant.config import Office
     from assistant.context import Context
+    from assistant.dialogue.flow import Flow
     from assistant.messages import Reply
     from assistant.views import AppointmentView, BusyInterval, Meeting
 
@@ -162,3 +163,14 @@ def notify(
 @hookspec(firstresult=True)
 def send_sms(ctx: Context, to: str, body: str) -> Awaitable[str] | None:
     """Send one SMS to an E.164 number through the configured gateway; return its message id."""
+
+
+@hookspec
+def register_flows() -> list[Flow]:
+    """Return the conversation flows this plugin adds (`assistant.plugin.Flow` subclasses).
+
+    Each flow names the Rasa intents that start it; the engine routes to it, lets it read the
+    answer to its pending question first, and keeps its typed `Task` state. Built-in flows
+    live in `actions/` (book, reschedule, cancel, check, video, information, person); a county
+    adds its own the same way.
+    """

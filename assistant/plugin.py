@@ -33,8 +33,19 @@ Booking services
     The modules `availability` (free slots, offers), `book` (hold, confirm, book now),
     `reschedule` (move), `cancel`, `check` (look up with proof of identity) and `escalate`
     (video meeting, staff request); `Origin` and `Citizen` say who acts and for whom.
+    `validation` checks a start the way the booking services do (`validate_start`);
+    `book.book_now` raises `InvalidStart` (`code`, `message`) for a start that cannot be
+    booked, and a `StaffOverride` (with a reason) lets staff book outside opening hours.
     `references` reads and formats reference codes; `to_view` turns a stored appointment into
     an `AppointmentView`.
+Conversation flows
+    `Flow` (subclass it; register with the `register_flows` hook), `Talk` (one turn: `say`,
+    `button`, `task`, `facts`, `learn`), the typed state `Task`, `Contact`, `SlotRef`,
+    `Understanding` (what a message means), `advance` (let the task's flow ask its next
+    question); the building blocks `blocks` (buttons, the wish, offering and taking a slot,
+    identifying an appointment), `steps` (the shared questions: slot, name, contact, summary,
+    reference, last name) and `answers` (readers of answers inside sentences);
+    `holiday_name` for a public holiday.
 Language
     `t` (a catalogue text), `has`, `catalog`, `LANGUAGES`, `BABEL_LOCALE`, and the date
     formats `when`, `day`, `clock`; `normalize_spoken` for speech-to-text input.
@@ -55,11 +66,26 @@ behind services.
 
 from __future__ import annotations
 
-from assistant.booking import availability, book, cancel, check, escalate, references, reschedule
+from assistant.booking import (
+    availability,
+    book,
+    cancel,
+    check,
+    escalate,
+    references,
+    reschedule,
+    validation,
+)
 from assistant.booking.appointments import to_view
 from assistant.booking.book import Citizen, Origin
+from assistant.booking.slots import holiday_name
+from assistant.booking.validation import InvalidStart, StaffOverride
 from assistant.config import Config, ConfigError, Office, Service, load_config, require_env
 from assistant.context import Context, command_context
+from assistant.dialogue import answers, blocks, steps
+from assistant.dialogue.flow import Flow, advance
+from assistant.dialogue.talk import Contact, SlotRef, Talk, Task
+from assistant.dialogue.understanding import Understanding
 from assistant.hookspecs import hookimpl
 from assistant.http.common import Client, client_gate, json_error, too_many_requests
 from assistant.http.ics_feed import appointment_event, calendar_of, event_uid, is_own_uid
@@ -83,8 +109,11 @@ __all__ = [
     "Client",
     "Config",
     "ConfigError",
+    "Contact",
     "Context",
+    "Flow",
     "Incoming",
+    "InvalidStart",
     "Meeting",
     "Office",
     "Origin",
@@ -93,8 +122,16 @@ __all__ = [
     "Reply",
     "Report",
     "Service",
+    "SlotRef",
+    "StaffOverride",
+    "Talk",
+    "Task",
+    "Understanding",
+    "advance",
+    "answers",
     "appointment_event",
     "availability",
+    "blocks",
     "book",
     "calendar_of",
     "cancel",
@@ -107,6 +144,7 @@ __all__ = [
     "escalate",
     "event_uid",
     "has",
+    "holiday_name",
     "hookimpl",
     "is_own_uid",
     "json_error",
@@ -116,8 +154,10 @@ __all__ = [
     "references",
     "require_env",
     "reschedule",
+    "steps",
     "t",
     "to_view",
     "too_many_requests",
+    "validation",
     "when",
 ]

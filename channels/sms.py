@@ -68,6 +68,9 @@ class SmsSettings(BaseModel):
     auth_token_env: str = "TWILIO_AUTH_TOKEN"
     # Numbers written without country code are read in this region.
     default_region: str = "DE"
+    # The sender's number can be spoofed: by default it only fills in the contact, and the last
+    # name is still asked to check or change an appointment. True trusts it (see docs/twilio.md).
+    caller_id_is_proof: bool = False
     # Longest reply, in SMS segments, before texts get shorter or split.
     max_segments: int = Field(default=3, ge=1, le=10)
     # Phone number named in the HILFE answer; default: the first office's phone.

@@ -433,12 +433,13 @@ def register_routes(app: web.Application, ctx: Context) -> None:
 
 async def _move(ctx: Context, a: Appointment, start: datetime, lang: str
                 ) -> AppointmentView | None:
-    """Move to `start` if it is still a free slot of the same service and office."""
+    """Move to `start` if it is still a free slot of the same service and office (`hold` and
+    `move` check the start once more, like every booking service)."""
     free = await availability.free_slots(ctx, a.service_id, a.office_id, start, start, limit=1)
     if not free or free[0].start != start:
         return None
     slot = free[0]
-    hold = await booking.hold(ctx, a.office_id, slot.start, slot.end)
+    hold = await booking.hold(ctx, a.office_id, slot.start, slot.end, service_id=a.service_id)
     if hold is None:
         return None
     moved = await reschedule.move(ctx, a.id, hold, slot.start, slot.end, _origin(lang))

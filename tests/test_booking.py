@@ -109,3 +109,38 @@ async def test_outbox_retries_until_the_calendar_answers(offline_harness: Harnes
     h.clock.advance(hours=1)
     await h.run_outbox_now()
     assert calls == ["create", "create"], "done items never run again"
+
+
+async def test_a_held_slot_needs_no_fresh_notice_but_a_slot_taken_afresh_does(
+        offline_harness: Harness) -> None:
+    """The minimum notice (60 minutes) is checked when a slot is held; confirming it later
+    needs only a start still ahead. A hold purged meanwhile is a new booking: notice again."""
+    h = offline_harness  # Monday 09:00; Coswig opens 08:30, one counter
+    monday = TUE_9 - timedelta(days=1)
+    twenty = timedelta(minutes=20)
+
+    async def confirm(token: str, start: datetime):  # type: ignore[no-untyped-def]
+        return await book.confirm(h.ctx, token, service_id="personalausweis",
+                                  office_id="coswig", start=start, end=start + twenty,
+                                  citizen=book.Citizen("Ina Kurz"), origin=ORIGIN)
+
+    ten = monday.replace(hour=10)
+    token = await book.hold(h.ctx, "coswig", ten, ten + twenty)
+    assert token and await book.hold(h.ctx, "coswig", ten - timedelta(minutes=15),
+                                     ten + timedelta(minutes=5)) is None  # 45 minutes: too soon
+    h.clock.advance(minutes=10)  # 50 minutes before the start, the hold expired unclaimed
+    assert await confirm(token, ten)
+
+    half = monday.replace(hour=10, minute=30)
+    token = await book.hold(h.ctx, "coswig", half, half + twenty)
+    assert token
+    h.clock.advance(minutes=30)  # 09:40; another hold purges the expired one
+    assert await book.hold(h.ctx, "coswig", monday.replace(hour=11, minute=30),
+                           monday.replace(hour=11, minute=50))
+    assert await confirm(token, half) is None  # taken afresh 50 minutes ahead: too soon
+
+    eleven = monday.replace(hour=11)
+    token = await book.hold(h.ctx, "coswig", eleven, eleven + twenty)
+    assert token
+    h.clock.advance(hours=2)
+    assert await confirm(token, eleven) is None  # in the past by now

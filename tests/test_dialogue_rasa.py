@@ -142,7 +142,8 @@ async def test_reference_alone_reveals_nothing_and_guessing_is_throttled(harness
         r = await harness.say(ref, "mallory")
         if "Nachname" in texts(r):
             r = await harness.say("Meier", "mallory")
-    assert "zu viele" in texts(r).lower()
+    # Locked: a neutral answer with the offices' phone numbers (issue 14).
+    assert "keine Auskunft" in texts(r) and "+49 3525 700-0" in texts(r)
     r = await harness.say(ref, "mallory")
     if "Nachname" in texts(r):
         r = await harness.say("Schmidt", "mallory")  # even the right name is refused now

@@ -141,7 +141,16 @@ async def test_staff_api_needs_the_token_and_shows_appointments(offline_harness:
     third = await client.post("/api/v1/appointments", headers=STAFF, json={
         "service": "meldebescheinigung", "office": "riesa", "start": start.isoformat(),
         "citizen": {"name": "C D"}})
-    assert third.status == 409
+    assert third.status == 409 and (await third.json())["code"] == "slot_taken"
+    # The whole body is checked before anything is stored (tests/test_start_validation.py).
+    bad = await client.post("/api/v1/appointments", headers=STAFF, json={
+        "service": "meldebescheinigung", "office": "riesa", "start": start.isoformat(),
+        "citizen": {"name": "E F", "email": {"x": 1}}, "staff_seconds": 60})
+    assert bad.status == 400 and (await bad.json())["field"] == "citizen.email"
+    off_grid = await client.post("/api/v1/appointments", headers=STAFF, json={
+        "service": "meldebescheinigung", "office": "riesa",
+        "start": start.replace(minute=7).isoformat(), "citizen": {"name": "E F"}})
+    assert off_grid.status == 422 and (await off_grid.json())["code"] == "off_grid"
     stats = await (await client.get("/api/v1/stats", headers=STAFF)).json()
     assert stats["kinds"]["booked"]["total"] == 2
     assert stats["kinds"]["booked"]["via_amtsbote"] == 0

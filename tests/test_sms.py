@@ -112,7 +112,8 @@ async def test_book_reschedule_and_cancel_by_sms(phone: Phone) -> None:
     assert booked.phone == ANNA  # the sender's number is the appointment's contact
     assert booked.status == "booked"
 
-    # Reschedule "from this number": the reference code is enough, no last name asked.
+    # Reschedule in the same conversation: the name given at booking is remembered, so the
+    # reference code is enough (another number is asked for the name, see below).
     moved = "\n".join(await p.text(f"Ich möchte meinen Termin {reference} verschieben"))
     assert "Nachname" not in moved, p.transcript()
     assert "1: " in moved, p.transcript()
@@ -179,7 +180,9 @@ async def test_stop_start_and_help_keywords(phone: Phone) -> None:
     assert p.api.messages == [], "no reminder after STOP"
     [start] = await p.text("START")
     assert "wieder SMS" in start
-    check = "\n".join(await p.text(f"Wann ist mein Termin {reference}?"))
+    ask = "\n".join(await p.text(f"Wann ist mein Termin {reference}?"))
+    assert "Nachname" in ask, p.transcript()  # the sender's number is no proof by default
+    check = "\n".join(await p.text("Schmidt"))
     assert reference in check, p.transcript()
     [english] = await p.text("HELP")
     assert "Phone: +49 3521 725-0" in english

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from assistant.booking import book as booking
 from assistant.config import ConfigError
 from assistant.retention import Policy, purge
-from assistant.storage.models import Appointment, OutboxItem
+from assistant.storage.models import Appointment, Occupancy, OutboxItem
 from assistant.testing import Harness
 from assistant.views import AppointmentView
 from plugins.appointment_page import (
@@ -247,6 +247,34 @@ async def test_a_slot_taken_meanwhile_keeps_the_old_appointment(page_harness: Ha
     bad = await client.post(f"{path}/move", data={"csrf": form_value(slots_page, "csrf"),
                                                   "start": "morgen früh"})
     assert bad.status == 400 and (await row(h, a)).start == a.start
+
+
+async def test_a_forged_start_moves_nothing(page_harness: Harness) -> None:
+    """The page goes through the booking services, which validate every start: a start off
+    the grid, at night, in the past, in a closure or in year 9999 is refused."""
+    h = page_harness
+    a = await book(h)
+    path = await path_for(h, a)
+    client = await h.http()
+    slots_page = await (await client.get(f"{path}/slots")).text()
+    csrf = form_value(slots_page, "csrf")
+    first = datetime.fromisoformat(htmllib.unescape(
+        re.findall(r'name="start" id="[^"]+" value="([^"]+)"', slots_page)[0]))
+    async with h.ctx.db() as session:
+        cells_before = int(await session.scalar(select(func.count()).select_from(Occupancy)) or 0)
+    for forged in (first + timedelta(minutes=7), first.replace(hour=3),
+                   first - timedelta(days=400), first.replace(year=9999),
+                   first.replace(month=12, day=28)):
+        response = await client.post(f"{path}/move",
+                                     data={"csrf": csrf, "start": forged.isoformat()})
+        assert response.status == 409, forged
+        current = await row(h, a)
+        assert (current.start, current.status) == (a.start, "booked")
+    async with h.ctx.db() as session:
+        assert await session.scalar(select(func.count()).select_from(Occupancy)) == cells_before
+    moved = await client.post(f"{path}/move", data={"csrf": csrf, "start": first.isoformat()},
+                              allow_redirects=False)
+    assert moved.status == 303 and (await row(h, a)).start == first
 
 
 async def test_after_retention_the_link_is_gone(page_harness: Harness) -> None:

@@ -76,9 +76,10 @@ def payload(frame: dict[str, Any], title_part: str) -> str:
 
 
 async def state(h: Harness, sender: str) -> dict[str, Any]:
+    """The stored task under way (empty when there is none)."""
     async with h.ctx.db() as session:
         row = await session.get(Conversation, ("webchat", sender))
-        return dict(row.state) if row else {}
+        return dict((row.state or {}).get("task") or {}) if row else {}
 
 
 # -- pages ------------------------------------------------------------------------------------

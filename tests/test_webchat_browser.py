@@ -230,7 +230,7 @@ async def test_full_page_falls_back_to_http_when_websockets_are_blocked(page: Pa
         sender = await page.evaluate("window.amtsboteChat.sender")
         async with app.h.ctx.db() as session:
             row = await session.get(Conversation, ("webchat", sender))
-        assert row is not None and row.state["service"] == "reisepass"
+        assert row is not None and row.state["task"]["service"] == "reisepass"
 
 
 async def test_links_are_links_and_markup_stays_text(page: Page) -> None:

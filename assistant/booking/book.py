@@ -1,9 +1,10 @@
 """Book: hold a chosen slot for a few minutes, then turn the hold into an appointment.
 
-Every start is checked by `assistant.booking.validation` here, whoever calls: `hold` and a
-`confirm` that has to take the cells afresh with the minimum notice, a `confirm` of a held
-slot without it (the notice was checked when it was held). `book_now` raises `InvalidStart`
-with the reason; `hold` and `confirm` answer None, as for a slot that is gone.
+Every start is checked by `assistant.booking.validation` here, whoever calls. The minimum
+notice: `book_now` and a `confirm` that has to take the cells afresh check it in full, `hold`
+less a hold's length of grace (for a slot offered a moment ago), a `confirm` of a held slot
+not again. `book_now` raises `InvalidStart` with the reason; `hold` and `confirm` answer
+None, as for a slot that is gone.
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ class Origin:
 def check_slot(
     ctx: Context, office: Office, start: datetime, end: datetime, *, now: datetime,
     service: Service | None = None, override: StaffOverride | None = None, notice: bool = True,
+    grace: timedelta = timedelta(0),
 ) -> StartProblem | None:
     """Why [start, end) cannot be booked at `office` (None: it can). Without a `service`, the
     length must be the duration of one the office offers (the chat holds before it confirms)."""
@@ -78,7 +80,7 @@ def check_slot(
         if service is None:
             return problem("duration", f"no service of {office.id} lasts from {start} to {end}")
     return validate_start(ctx, office, service, start, now=now, end=end, override=override,
-                          notice=notice)
+                          notice=notice, grace=grace)
 
 
 async def hold(
@@ -93,8 +95,11 @@ async def hold(
         return None
     token = secrets.token_urlsafe(16)
     now = ctx.now()
+    # A slot offered a moment ago at the edge of the minimum notice stays holdable while the
+    # citizen picks it (the hold's own length of grace); never one that is closer than that.
     if found := check_slot(ctx, office, start, end, now=now, service=service,
-                           override=override):
+                           override=override,
+                           grace=timedelta(minutes=ctx.config.booking.hold_minutes)):
         log.info("hold refused at %s: %s", office.id, found.code)
         return None
     expires = now + timedelta(minutes=ctx.config.booking.hold_minutes)

@@ -137,12 +137,14 @@ def start_problem(
     end: datetime | None = None,
     override: StaffOverride | None = None,
     notice: bool = True,
+    grace: timedelta = timedelta(0),
 ) -> StartProblem | None:
     """Why `start` (and `end`, if given: it must be start + the service's duration) cannot be
     booked for `service` at `office` at `now`; None if it can.
 
     `notice=False` skips the minimum notice: for confirming a slot that was held (and checked
-    with the notice) a few minutes ago. Nothing here reads the database.
+    with the notice) a few minutes ago; `grace` shortens it: for holding a slot offered a few
+    minutes ago. Nothing here reads the database.
     """
     if override is not None and not override.reason.strip():
         return problem("override_reason", "a staff override needs a reason")
@@ -157,7 +159,7 @@ def start_problem(
                 if start.year > now.year else problem("past", "the start lies in the past"))
     if s < now:
         return problem("past", "the start lies in the past")
-    if notice and s < earliest:
+    if notice and s < earliest - grace:
         return problem("too_soon", f"less than {booking.min_notice_minutes} minutes from now")
     if s > latest:
         return problem("beyond_horizon", f"more than {booking.horizon_days} days ahead")
@@ -194,10 +196,11 @@ def validate_start(
     end: datetime | None = None,
     override: StaffOverride | None = None,
     notice: bool = True,
+    grace: timedelta = timedelta(0),
 ) -> StartProblem | None:
     """`start_problem` with the context's booking settings."""
     return start_problem(office, service, ctx.config.booking, start, now=now, end=end,
-                         override=override, notice=notice)
+                         override=override, notice=notice, grace=grace)
 
 
 def lifted(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from assistant.booking import references
 from assistant.booking.appointments import EMAIL, normalize_phone
 from assistant.nlu.spoken import normalize_spoken
 
@@ -303,6 +304,57 @@ def proof_in_sentence(text: str) -> str | None:
         later = [w for w in capital if text.find(w) > 0]
         return plausible_name((later or capital)[-1])
     return plausible_name(candidates[-1]) if candidates else None
+
+
+def proof_beside_code(text: str) -> str | None:
+    """The last name given with a reference code: after an explicit lead ("Name Schubert"),
+    else the plausible name closest to the code ("Termin K7Q-M4P verschieben, Hartmann. Geht
+    statt Coswig auch Radebeul?" -> Hartmann). One candidate, never several guesses."""
+    code = references.find(text)
+    if code is None:
+        return proof_in_sentence(text)
+    m = re.search(rf"(?<![\w-]){code[:3]}[\s-]?{code[3:]}(?![\w-])", text, re.I)
+    rest = references.without_code(text)
+    lead = _explicit_proof(rest)
+    if lead or m is None:
+        return lead or proof_in_sentence(rest)
+    # Runs of name-like words; capitalised ones first where the text has capitals at all
+    # (German writes verbs small: "DDK 4SN noch steht. Hoffmann."), then the closest run.
+    runs: list[tuple[int, int, list[str]]] = []
+    for w in re.finditer(r"[^\W\d_][\w'’-]*", text):
+        if m.start() <= w.start() < m.end() or len(w.group()) < 2 or (
+                plausible_name(w.group()) is None):
+            if runs and runs[-1][2]:
+                runs.append((0, 0, []))
+            continue
+        if runs and runs[-1][2] and re.fullmatch(r"\s+", text[runs[-1][1]:w.start()]) and (
+                runs[-1][2][-1][:1].isupper() == w.group()[:1].isupper()):
+            start, _, words = runs[-1]
+            runs[-1] = (start, w.end(), [*words, w.group()])
+        else:
+            runs.append((w.start(), w.end(), [w.group()]))
+    runs = [r for r in runs if r[2] and len(r[2][-1]) >= 3]
+    if any(c.isupper() for c in text.replace(m.group(), "")):
+        capital = [r for r in runs if r[2][-1][:1].isupper()]
+        runs = capital or runs
+
+    def distance(run: tuple[int, int, list[str]]) -> int:
+        start, end, _ = run
+        return m.start() - end if end <= m.start() else start - m.end() - 1
+
+    best = min(runs, key=distance, default=None)
+    return plausible_name(" ".join(best[2])) if best else None
+
+
+def _explicit_proof(text: str) -> str | None:
+    m = re.search(r"([^\W\d_][\w'’-]+)\s+ist mein (?:nach)?name", text, re.I)
+    if m and plausible_name(m.group(1)):
+        return plausible_name(m.group(1))
+    for lead in _PROOF_LEADS.finditer(text):
+        words = re.findall(r"[^\W\d_][\w'’-]*", text[lead.end():])
+        if words and plausible_name(words[0]):
+            return plausible_name(words[0])
+    return None
 
 
 # -- contact ----------------------------------------------------------------------------------

@@ -66,6 +66,8 @@ class Understanding:
     args: dict[str, Any] = field(default_factory=dict)
     from_button: bool = False
     nlu_down: bool = False
+    # every time expression, left to right ("von Donnerstag auf Freitag" -> 2)
+    times: list[tuple[datetime, datetime, str]] = field(default_factory=list)
 
     @property
     def has_time(self) -> bool:

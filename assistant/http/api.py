@@ -8,15 +8,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from pydantic import ValidationError
 from sqlalchemy import select, update
 
 from assistant import stats
 from assistant.booking import availability, book, cancel, references
-from assistant.booking.appointments import normalize_phone, to_view
+from assistant.booking.appointments import to_view
+from assistant.booking.validation import InvalidStart, StaffOverride
 from assistant.config import Closure, Office, Service
 from assistant.http import ics_feed
 from assistant.http.common import CTX, json_error, require_staff
-from assistant.http.openapi import SPEC
+from assistant.http.openapi import SPEC, NewAppointment
 from assistant.nlu.client import NLUUnavailable
 from assistant.storage.models import Appointment, VideoRequest
 
@@ -172,36 +174,55 @@ async def appointments(request: web.Request) -> web.Response:
         return web.json_response([to_view(a).to_api() for a in rows])
 
 
+def body_error(exc: ValidationError) -> web.Response:
+    """400 naming the first bad field of a request body (all of them under `errors`)."""
+    found = exc.errors()
+    if found[0]["type"] == "json_invalid":
+        return json_error(400, "invalid JSON")
+    errors = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in found]
+    if not found[0]["loc"]:
+        return json_error(400, "expected a JSON object", errors=errors)
+    field = errors[0]["field"]
+    return json_error(400, f"{field}: {errors[0]['message']}", field=field, errors=errors)
+
+
 async def create_appointment(request: web.Request) -> web.Response:
-    """Staff book by hand (phone, counter): counted as not done through Amtsbote."""
+    """Staff book by hand (phone, counter): counted as not done through Amtsbote.
+
+    The whole body is checked before anything is stored: 400 names a bad field, 422 says
+    (`code`) why the start cannot be booked (assistant/booking/validation.py), 409 that every
+    counter is taken."""
     require_staff(request)
     ctx = request.app[CTX]
     try:
-        body = await request.json()
-        service = ctx.config.service(body["service"])
-        office = ctx.config.office(body["office"])
-        start = _parse_when(body["start"], ctx.now())
-        name = str(body["citizen"]["name"])
-    except (KeyError, TypeError, json.JSONDecodeError):
-        return json_error(400, "expected service, office, start and citizen.name")
-    if service is None or office is None or service.id not in office.services:
-        return json_error(400, "unknown service or office, or the office does not offer it")
-    citizen = body.get("citizen") or {}
-    view = await book.book_now(
-        ctx, service_id=service.id, office_id=office.id, start=start,
-        citizen=book.Citizen(name, normalize_phone(citizen.get("phone") or "") or None,
-                             citizen.get("email")),
-        origin=book.Origin(channel=str(body.get("channel", "staff")), sender=None,
-                           language=str(body.get("language", "de")), actor="staff",
-                           seconds=None),
-    )
+        body = NewAppointment.model_validate_json(await request.read())
+    except ValidationError as exc:
+        return body_error(exc)
+    service, office = ctx.config.service(body.service), ctx.config.office(body.office)
+    if service is None:
+        return json_error(400, "unknown service", field="service",
+                          services=[s.id for s in ctx.config.services])
+    if office is None:
+        return json_error(400, "unknown office", field="office",
+                          offices=[o.id for o in ctx.config.offices])
+    start = body.start if body.start.tzinfo else body.start.replace(tzinfo=office.tz)
+    try:
+        view = await book.book_now(
+            ctx, service_id=service.id, office_id=office.id, start=start,
+            citizen=book.Citizen(body.citizen.name, body.citizen.phone, body.citizen.email),
+            origin=book.Origin(channel=body.channel, sender=None, language=body.language,
+                               actor="staff", seconds=None),
+            override=StaffOverride(body.override.reason) if body.override else None,
+        )
+    except InvalidStart as exc:
+        return json_error(422, exc.message, code=exc.code, field=exc.field)
     if view is None:
-        return json_error(409, "slot not free")
-    if body.get("staff_seconds") is not None:
+        return json_error(409, "slot not free", code="slot_taken")
+    if body.staff_seconds is not None:
         async with ctx.db() as session:
             stats.record(session, "staff_time", now=ctx.now(), channel="staff",
                          office_id=office.id, service_id=service.id,
-                         staff_seconds=int(body["staff_seconds"]), actor="staff")
+                         staff_seconds=body.staff_seconds, actor="staff")
             await session.commit()
     return web.json_response(view.to_api(), status=201)
 

@@ -23,7 +23,9 @@ _WORDS = {
     "heeße": "heiße", "glei": "gleich", "wern": "werden", "brauch": "brauche", "hab": "habe",
     "zweeten": "zweiten", "zweete": "zweite",
     "nochema": "noch einmal", "nochma": "noch mal", "ma": "mal", "warn": "war",
-    "schaff": "schaffe", "bidde": "bitte", "dange": "danke",
+    "nachmitag": "Nachmittag", "vormitag": "Vormittag", "mo": "Montag", "di": "Dienstag",
+    "mi": "Mittwoch", "do": "Donnerstag", "fr": "Freitag", "sa": "Samstag",
+    "schaff": "schaffe", "bidde": "bitte", "dange": "danke", "uff": "auf", "mer": "wir",
 }
 _ARTICLE = re.compile(r"(?<!\w)ä(?=\s+[A-ZÄÖÜa-zäöü])")  # "ä Termin" -> "einen Termin"
 _WORD = re.compile(r"(?<![\w-])([A-Za-zÄÖÜäöüß]+)(?![\w-])")

@@ -35,7 +35,7 @@ _LEADING = frozenset({
 # for a course): trusted when Rasa tagged them as an entity, never picked up by `scan` alone.
 _UNSAFE_IN_FREE_TEXT = frozenset({
     "pass", "moving", "anmelden", "ummelden", "zulassen", "zugelassen", "registration",
-    "certification", "id", "hain", "lappen", "stilllegen", "beglaubigen", "visa",
+    "certification", "id", "lappen", "stilllegen", "beglaubigen", "visa",
 })
 # Ordinary words one typo away from a name ("die meisten" is not Meißen).
 _NEVER_FUZZY = frozenset({

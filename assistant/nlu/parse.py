@@ -130,8 +130,15 @@ class NLU:
                 spans.append((start, end, entity.entity))
         for m in self.resolver.scan(text):
             # A span Rasa tagged too wide ("Großenhain ummelden" as office) may hold an entity
-            # of another kind: only an overlap of the same kind is a duplicate.
-            if not any(m.start < e and s < m.end and k == m.entity for s, e, k in spans):
+            # of another kind: only an overlap of the same kind is a duplicate. A catalogue name
+            # found whole wins over a shorter overlapping span Rasa guessed from.
+            same = [(s, e) for s, e, k in spans if m.start < e and s < m.end and k == m.entity]
+            if same and all(m.start <= s and e <= m.end and (e - s) < (m.end - m.start)
+                            for s, e in same):
+                found = [(p, ent) for p, ent in found if not (
+                    ent.entity == m.entity and any(p == s for s, _ in same))]
+                same = []
+            if not same:
                 found.append((m.start, Entity(m.entity, m.value)))
         for m in references.PATTERN.finditer(text):
             code = references.find(m.group())

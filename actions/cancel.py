@@ -1,0 +1,49 @@
+"""Cancel an appointment: reference + last name → the appointment → "wirklich absagen?" →
+cancelled (or kept)."""
+
+from __future__ import annotations
+
+from assistant.plugin import Flow, Talk, Understanding, blocks, cancel, hookimpl, steps
+
+
+class CancelFlow(Flow):
+    name = "cancel"
+    intents = frozenset({"cancel_appointment"})
+
+    async def advance(self, talk: Talk) -> None:
+        task = talk.task
+        assert task is not None
+        if task.appointment_id is None and await blocks.identify(talk) is None:
+            return
+        task.step = "confirm"
+        talk.say("cancel.confirm", buttons=blocks.yes_no(talk))
+
+    async def answer(self, talk: Talk, u: Understanding) -> bool:
+        task = talk.task
+        assert task is not None
+        if task.step == "confirm":
+            return await steps.answer_confirm(talk, u)
+        if task.step == "reference":
+            return await steps.answer_reference(talk, u)
+        if task.step == "proof":
+            return await steps.answer_proof(talk, u)
+        return False
+
+    async def step(self, talk: Talk, u: Understanding) -> None:
+        await steps.manage_step(talk, u, self.intents)
+
+    async def confirm(self, talk: Talk) -> None:
+        task = talk.task
+        assert task is not None and task.appointment_id is not None
+        view = await cancel.cancel(talk.ctx, task.appointment_id, talk.origin())
+        talk.state.task = None
+        if view is None:
+            talk.say("cancel.already", buttons=blocks.menu(talk))
+            return
+        talk.say("cancel.done", reference=view.display_reference,
+                 buttons=blocks.menu(talk, short=True))
+
+
+@hookimpl
+def register_flows() -> list[Flow]:
+    return [CancelFlow()]

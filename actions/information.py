@@ -1,0 +1,148 @@
+"""Information: what to bring and what it costs, opening hours (for a date, or which offices
+are open that day), and where an office is. A side answer: the task under way goes on."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from assistant.plugin import (
+    Button,
+    Flow,
+    Office,
+    Talk,
+    Understanding,
+    answers,
+    day,
+    holiday_name,
+    hookimpl,
+    t,
+)
+
+
+class InformationFlow(Flow):
+    name = "information"
+    intents = frozenset({"ask_service_info", "ask_opening_hours"})
+    side = True
+
+    def claims(self, talk: Talk, u: Understanding) -> bool:
+        """Where-questions ("Wo ist das genau?") are ours whatever the intent."""
+        return answers.asks_where(u.text) and self._where_target(talk, u) != (None, None)
+
+    async def respond(self, talk: Talk, u: Understanding) -> None:
+        if u.intent not in self.intents and answers.asks_where(u.text):
+            self._where(talk, u)
+        elif u.intent == "ask_opening_hours":
+            self._opening_hours(talk, u)
+        else:
+            self._service_info(talk, u)
+
+    # -- documents and fees ---------------------------------------------------------------------
+    def _service_info(self, talk: Talk, u: Understanding) -> None:
+        cfg, lang, facts, task = talk.ctx.config, talk.lang, talk.facts, talk.task
+        service = cfg.service(u.service or (task.service if task else None) or facts.service
+                              or facts.last_service or "")
+        if service is None:
+            talk.say("info.ask_service", buttons=[
+                Button(s.name.get(lang), f'/ask_service_info{{"service": "{s.id}"}}')
+                for s in cfg.services])
+            return
+        if task is None:
+            talk.learn(service=service.id)
+        talk.say(
+            "info.service",
+            service=service.name.get(lang),
+            documents="\n".join(f"• {d}" for d in service.documents[lang]),
+            fee=service.fee.get(lang),
+            minutes=service.duration_minutes,
+            notes=service.notes.get(lang) if service.notes else "",
+            offices=", ".join(o.name.get(lang) for o in cfg.offices_for(service.id)),
+            buttons=[] if task else [
+                talk.button("menu.book", f'/book_appointment{{"service": "{service.id}"}}')],
+        )
+
+    # -- opening hours --------------------------------------------------------------------------
+    def _opening_hours(self, talk: Talk, u: Understanding) -> None:
+        cfg, lang, facts, task = talk.ctx.config, talk.lang, talk.facts, talk.task
+        office = cfg.office(u.office or (task.office if task else None) or facts.office
+                            or facts.last_office or "")
+        if u.office and task is None:
+            talk.learn(office=u.office)
+        if u.start is not None and u.end is not None and (
+                u.end - u.start) < timedelta(days=1, hours=1) and not u.from_button:
+            self._hours_on_day(talk, office, u.start.date())
+            return
+        if office is None:
+            talk.say("hours.ask_office", buttons=[
+                Button(o.name.get(lang), f'/ask_opening_hours{{"office": "{o.id}"}}')
+                for o in cfg.offices])
+            return
+        lines = []
+        for weekday in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"):
+            ranges = office.opening_hours.get(weekday) or []
+            if ranges:
+                spans = ", ".join(f"{r.start:%H:%M}–{r.end:%H:%M}" for r in ranges)
+                lines.append(f"{t('weekday.' + weekday, lang)}: {spans}")
+        today = talk.now.astimezone(office.tz).date()
+        notes = "".join(
+            t("hours.closure", lang, start=f"{c.start:%d.%m.}", end=f"{c.last:%d.%m.%Y}",
+              reason=c.reason.get(lang) if c.reason else "")
+            for c in office.closures_from(today)[:2])
+        talk.say("hours.office", office=office.name.get(lang), address=office.address.one_line(),
+                 hours="\n".join(lines), closures=notes, phone=office.phone or "",
+                 buttons=[] if task else [
+                     talk.button("menu.book", f'/book_appointment{{"office": "{office.id}"}}')])
+
+    def _hours_on_day(self, talk: Talk, office: Office | None, on: date) -> None:
+        """Opening hours for one date ("Hat Riesa am 1. Januar offen?"), for one office or,
+        without one, which offices are open that day ("Welches Bürgerbüro hat samstags auf?")."""
+        cfg, lang = talk.ctx.config, talk.lang
+        day_text = day(on, lang)
+        holiday = holiday_name(on)
+        open_ = []
+        for o in [office] if office else cfg.offices:
+            closure = o.closed_on(on)
+            ranges = [] if (holiday or closure) else o.hours_on(on)
+            if ranges:
+                open_.append((o, ", ".join(f"{r.start:%H:%M}–{r.end:%H:%M}" for r in ranges)))
+            elif office is not None:
+                why = holiday or (closure.reason.get(lang) if closure and closure.reason else "")
+                talk.say("hours.closed_on_day", office=o.name.get(lang), day=day_text,
+                         reason=f" ({why})" if why else "")
+        if office is not None:
+            if open_:
+                talk.say("hours.on_day", office=office.name.get(lang), day=day_text,
+                         hours=open_[0][1])
+            return
+        if not open_:
+            talk.say("hours.none_on_day", day=day_text, reason=f" ({holiday})" if holiday else "")
+            return
+        talk.say("hours.offices_on_day", day=day_text,
+                 listing="\n".join(f"• {o.name.get(lang)}: {h}" for o, h in open_))
+
+    # -- where ----------------------------------------------------------------------------------
+    def _where_target(self, talk: Talk, u: Understanding) -> tuple[str | None, str | None]:
+        facts, task = talk.facts, talk.task
+        office = (u.office or (task.office if task else None) or facts.last_office
+                  or facts.office)
+        service = (u.service or (task.service if task else None) or facts.service
+                   or facts.last_service)
+        return office, service
+
+    def _where(self, talk: Talk, u: Understanding) -> None:
+        """Where an office is, or where a service can be had ("Und wo kann ich das machen?")."""
+        cfg, lang = talk.ctx.config, talk.lang
+        office_id, service_id = self._where_target(talk, u)
+        office, service = cfg.office(office_id or ""), cfg.service(service_id or "")
+        if office is None and service is not None:
+            talk.say("where.service", service=service.name.get(lang), listing="\n".join(
+                f"• {o.name.get(lang)}, {o.address.one_line()}"
+                for o in cfg.offices_for(service.id)))
+            return
+        if office is not None:
+            talk.say("where.office", office=office.name.get(lang),
+                     address=office.address.one_line(), phone=office.phone or "")
+
+
+@hookimpl
+def register_flows() -> list[Flow]:
+    return [InformationFlow()]

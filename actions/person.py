@@ -1,0 +1,31 @@
+"""Reach a person: the request goes to the office's staff, the citizen gets the phone numbers
+(and can ask for a video call). A side answer: the task under way can go on."""
+
+from __future__ import annotations
+
+from assistant.plugin import Flow, Talk, Understanding, blocks, escalate, hookimpl, t
+
+
+class PersonFlow(Flow):
+    name = "person"
+    intents = frozenset({"request_human"})
+    side = True
+    reask = False
+
+    async def respond(self, talk: Talk, u: Understanding) -> None:
+        ctx, task = talk.ctx, talk.task
+        office = ctx.config.office(u.office or (task.office if task else None) or "")
+        await escalate.request_staff(
+            ctx, talk.origin(), kind="human", office_id=office.id if office else None,
+            service_id=task.service if task else None,
+            notice=t("staff.human_request", "de", channel=talk.msg.channel),
+        )
+        talk.say("human", listing=blocks.phone_listing(talk, office), buttons=[
+            talk.button("menu.video", "/request_video_call"),
+            *([talk.button("button.continue", "/back")] if task else []),
+        ])
+
+
+@hookimpl
+def register_flows() -> list[Flow]:
+    return [PersonFlow()]

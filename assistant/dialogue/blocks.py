@@ -1,0 +1,381 @@
+"""Building blocks the flows share: buttons, the wish (service, office, time), offering and
+taking a slot, identifying an existing appointment, showing one.
+
+Flows in `actions/` call these through `assistant.plugin`; each takes the `Talk` of the turn.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from assistant.booking import availability, check, references
+from assistant.booking import book as booking
+from assistant.booking.slots import Slot, holiday_name
+from assistant.dialogue import answers
+from assistant.dialogue.talk import SlotRef, Talk, Task
+from assistant.dialogue.understanding import Understanding
+from assistant.i18n import day as i18n_day
+from assistant.i18n import t, when, when_short
+from assistant.messages import Button
+from assistant.nlu.spoken import normalize_spoken
+from assistant.views import AppointmentView
+
+if TYPE_CHECKING:
+    from assistant.config import Office, Service
+
+
+# -- buttons ------------------------------------------------------------------------------------
+
+
+def menu(talk: Talk, short: bool = False) -> list[Button]:
+    items = [("menu.book", "/book_appointment"), ("menu.reschedule", "/reschedule_appointment"),
+             ("menu.cancel", "/cancel_appointment"), ("menu.check", "/check_appointment")]
+    if not short:
+        items += [("menu.info", "/ask_service_info"), ("menu.hours", "/ask_opening_hours"),
+                  ("menu.video", "/request_video_call")]
+    return [talk.button(k, p) for k, p in items]
+
+
+def yes_no(talk: Talk) -> list[Button]:
+    return [talk.button("button.yes", "/affirm"), talk.button("button.no", "/deny")]
+
+
+def range_payload(start: datetime, end: datetime) -> str:
+    return f'/inform{{"start": "{start.isoformat()}", "end": "{end.isoformat()}"}}'
+
+
+def time_buttons(talk: Talk) -> list[Button]:
+    now = talk.now.astimezone(talk.ctx.config.offices[0].tz)
+    monday = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0,
+                                                            microsecond=0)
+    week_end = monday + timedelta(days=6, hours=23, minutes=59, seconds=59)
+    return [
+        talk.button("time.asap", range_payload(now, now + timedelta(days=14))),
+        talk.button("time.this_week", range_payload(now, week_end)),
+        talk.button("time.next_week", range_payload(monday + timedelta(days=7),
+                                                    week_end + timedelta(days=7))),
+    ]
+
+
+def service_choices(talk: Talk) -> list[str]:
+    task = talk.task
+    video = task is not None and task.mode == "video"
+    office = talk.ctx.config.office((task.office if task else None) or "")
+    return [s.id for s in talk.ctx.config.services
+            if (not video or s.video) and (office is None or s.id in office.services)]
+
+
+def office_choices(talk: Talk) -> list[Office]:
+    task = talk.task
+    return talk.ctx.config.offices_for((task.service if task else None) or "", talk.msg.channel)
+
+
+def phone_listing(talk: Talk, office: Office | None = None) -> str:
+    offices = [office] if office else talk.ctx.config.offices
+    return "\n".join(f"• {o.name.get(talk.lang)}: {o.phone}" for o in offices if o.phone)
+
+
+# -- the wish -----------------------------------------------------------------------------------
+
+
+def absorb(talk: Talk, u: Understanding) -> bool:
+    """Take service, office and time from the message into the task; True if any changed.
+    A change invalidates offered slots and the choice ("lieber Donnerstag")."""
+    task, cfg = talk.task, talk.ctx.config
+    assert task is not None
+    changed = False
+    if u.service and u.service != task.service and cfg.service(u.service):
+        task.service = u.service
+        talk.learn(service=u.service)
+        changed = True
+    if u.office and u.office != task.office and cfg.office(u.office):
+        if task.chosen and not u.has_time:  # "gleiche Zeit, aber in Riesa"
+            task.start = task.end = task.chosen.start
+        task.office = u.office
+        talk.learn(office=u.office)
+        changed = True
+    if u.has_time and task.flow in {"book", "reschedule", "video"}:
+        task.start, task.end = u.start, u.end
+        if task.flow == "reschedule" and len(u.times) > 1 and answers.names_a_day(
+                u.times[-1][2]):  # "von Donnerstag auf Freitag" (not "… to the afternoon")
+            task.start, task.end = u.times[-1][0], u.times[-1][1]
+        talk.learn(start=u.start, end=u.end)
+        changed = True
+    if u.reference and task.flow in {"reschedule", "cancel", "check"} and not task.appointment_id:
+        task.reference = u.reference
+    if changed:
+        task.offered = []
+        task.chosen = None
+        if task.step == "confirm" and task.flow == "reschedule":
+            task.step = "time"
+    return changed
+
+
+async def release(talk: Talk) -> None:
+    """Give back a held slot."""
+    task = talk.task
+    if task is not None and task.hold:
+        token, task.hold = task.hold, None
+        await booking.release(talk.ctx, token)
+
+
+# -- offering and taking a slot -------------------------------------------------------------------
+
+
+def _slot_ref(s: Slot) -> SlotRef:
+    return SlotRef(office=s.office_id, start=s.start, end=s.end)
+
+
+async def offer(talk: Talk, service: Service, office: Office) -> None:
+    """Search free slots in the wish's window and offer them (or take the exact one asked for)."""
+    task, ctx = talk.task, talk.ctx
+    assert task is not None and task.start is not None and task.end is not None
+    frm, to = task.start, task.end
+    result = await availability.offer(ctx, service.id, office.id, frm, to,
+                                      channel=talk.msg.channel)
+    task.step = "slot"
+    slots = result.slots
+    task.offered = [_slot_ref(s) for s in slots]
+    exact = [i for i, s in enumerate(slots, 1)
+             if frm == to and s.start == frm and s.office_id == office.id]
+    if exact:  # "Donnerstag 14 Uhr", "gleiche Zeit, aber in Riesa": free, so take it
+        await take_slot(talk, exact[0])
+        return
+    if not slots and not result.other_offices:
+        task.start = task.end = None
+        task.step = "time"
+        talk.say("slot.none_at_all", office=office.name.get(talk.lang),
+                 buttons=time_buttons(talk))
+        return
+    if not result.exact:
+        why_not_free(talk, office, frm, to)
+    buttons = [Button(when_short(s.start.astimezone(office.tz), talk.lang),
+                      f'/choose{{"slot": {i}}}') for i, s in enumerate(slots, 1)]
+    if result.other_offices and not result.exact:
+        for s in result.other_offices:
+            other = ctx.config.office(s.office_id)
+            assert other is not None
+            task.offered.append(_slot_ref(s))
+            title = when_short(s.start.astimezone(other.tz), talk.lang)
+            buttons.append(Button(f"{other.name.get(talk.lang)}: {title}",
+                                  f'/choose{{"slot": {len(task.offered)}}}'))
+    buttons.append(talk.button("button.other_time", '/change{"what": "time"}'))
+    slots_data = [s.model_dump(mode="json") for s in task.offered]
+    talk.say("slot.offer", buttons=buttons, office=office.name.get(talk.lang),
+             slots=[{"start": s["start"], "office": s["office"]} for s in slots_data],
+             listing=listing(talk), data={"slots": slots_data})
+
+
+def why_not_free(talk: Talk, office: Office, frm: datetime, to: datetime) -> None:
+    """Nothing free in the window asked for: say so, and say why when the office is closed
+    that day (a closure, a holiday, no opening hours)."""
+    day = frm.astimezone(office.tz).date()
+    if to - frm <= timedelta(days=1) and to.astimezone(office.tz).date() == day:
+        closure, holiday = office.closed_on(day), holiday_name(day)
+        if closure or holiday or not office.hours_on(day):
+            why = holiday or (closure.reason.get(talk.lang) if closure and closure.reason else "")
+            talk.say("hours.closed_on_day", office=office.name.get(talk.lang),
+                     day=i18n_day(day, talk.lang), reason=f" ({why})" if why else "")
+            return
+    talk.say("slot.none_in_window")
+
+
+def listing(talk: Talk) -> str:
+    assert talk.task is not None
+    lines = []
+    for i, s in enumerate(talk.task.offered, 1):
+        office = talk.ctx.config.office(s.office)
+        assert office is not None
+        lines.append(f"{i}. {when(s.start.astimezone(office.tz), talk.lang)} "
+                     f"({office.name.get(talk.lang)})")
+    return "\n".join(lines)
+
+
+def slot_index(talk: Talk, u: Understanding) -> int | None:
+    """Which offered slot the message picks: a number or ordinal ("die Nummer 3 nehme ich"),
+    a clock time from the list ("um 10:45", "halb neun"), or a day + time."""
+    task = talk.task
+    offered = task.offered if task else []
+    if not offered:
+        return None
+    if u.choice is not None:
+        return u.choice if 1 <= u.choice <= len(offered) else None
+    spoken = normalize_spoken(u.text, talk.lang)
+    picked = answers.ordinal_choice(spoken, len(offered))
+    exact_time = u.has_time and u.start == u.end
+    if picked is not None and not answers.names_a_day(u.text) and not exact_time:
+        return picked
+    if u.has_time:
+        index = match_slot(offered, u, answers.names_a_day(u.text))
+        if index is not None:
+            return index
+        if u.start != u.end or answers.names_a_day(u.text):
+            return None  # another day or a window: search again
+    if u.service or u.office:
+        return None
+    return picked
+
+
+def match_slot(offered: list[SlotRef], u: Understanding, day_named: bool) -> int | None:
+    """Which offered slot a time in the message means ("den um 10", "halb drei", "Dienstag").
+
+    A bare clock time keeps the day under discussion: it matches the offered slot at that time
+    on any offered day (half past two is 14:30 in an office). With a day named, the day must
+    match too."""
+    assert u.start is not None and u.end is not None
+    hits = []
+    for i, s in enumerate(offered, 1):
+        start = s.start.astimezone(u.start.tzinfo)
+        if u.start == u.end:
+            same_day = start.date() == u.start.date()
+            if day_named and not same_day:
+                continue
+            if (start.hour, start.minute) == (u.start.hour, u.start.minute):
+                hits.append((0 if same_day else 1, i))
+            elif (start.hour % 12, start.minute) == (u.start.hour % 12, u.start.minute):
+                hits.append((2, i))
+        elif u.start <= start <= u.end:
+            hits.append((0, i))
+    hits.sort()
+    return hits[0][1] if hits and (len(hits) == 1 or hits[0][0] != hits[1][0]) else None
+
+
+async def take_slot(talk: Talk, index: int) -> None:
+    """Hold offered slot `index` (1-based) and go on; if it is gone, offer again."""
+    from assistant.dialogue.flow import advance  # the flow registry lives with the engine
+
+    task = talk.task
+    assert task is not None
+    slot = task.offered[index - 1]
+    token = await booking.hold(talk.ctx, slot.office, slot.start, slot.end,
+                               service_id=task.service)
+    if token is None:
+        talk.say("slot.taken")
+        task.offered = []
+        await advance(talk)
+        return
+    await release(talk)
+    task.hold, task.chosen, task.office = token, slot, slot.office
+    await advance(talk)
+
+
+# -- existing appointments ------------------------------------------------------------------------
+
+
+def show(talk: Talk, a: AppointmentView, key: str) -> None:
+    office = talk.ctx.config.office(a.office)
+    service = talk.ctx.config.service(a.service)
+    assert office is not None and service is not None
+    talk.say(key, reference=a.display_reference, service=service.name.get(talk.lang),
+             office=office.name.get(talk.lang), address=office.address.one_line(),
+             when=when(a.start.astimezone(office.tz), talk.lang),
+             mode=t(f"mode.{a.mode}", talk.lang),
+             data={"reference": a.display_reference, "appointment": a.to_api(False)})
+
+
+def task_done(talk: Talk, a: AppointmentView) -> None:
+    """A finished task: keep who the citizen is and which appointment it was (for "what do I
+    need to bring?"), not the wishes that led to it (a next booking starts fresh)."""
+    facts = talk.facts
+    facts.service = facts.office = None
+    facts.start = facts.end = None
+    facts.last_service, facts.last_office = a.service, a.office
+    facts.reference = a.reference
+
+
+async def identify(talk: Talk) -> AppointmentView | None:
+    """Find the appointment the task names by reference and proof, asking for what is
+    missing; None while it is not (yet) found, with the question or answer already said."""
+    task, ctx = talk.task, talk.ctx
+    assert task is not None
+    if not task.reference:
+        task.step = "reference"
+        talk.say("manage.ask_reference")
+        return None
+    contact = talk.msg.verified_contact
+    if not task.proof and not contact:
+        task.step = "proof"
+        talk.say("manage.ask_proof", reference=references.display(task.reference))
+        return None
+    found = await check.lookup(ctx, task.reference, task.proof, talk.origin(),
+                               verified_contact=contact, log_check=task.flow == "check")
+    if found.throttled:  # the same answer whether the name was right or not
+        talk.state.task = None
+        talk.say("manage.locked", listing=phone_listing(talk),
+                 buttons=[talk.button("menu.human", "/request_human")])
+        return None
+    if found.appointment is None and contact and not task.proof:
+        task.step = "proof"  # not booked from this number: ask for the name instead
+        talk.say("manage.ask_proof", reference=references.display(task.reference))
+        return None
+    if found.appointment is not None and found.appointment.status == "cancelled":
+        show(talk, found.appointment, "manage.found_cancelled")
+        talk.state.task = None
+        talk.say("menu.anything_else", buttons=menu(talk))
+        return None
+    if found.appointment is None or found.appointment.status != "booked":
+        task.reference_tried, task.reference, task.proof = task.reference, None, None
+        task.step = "reference"
+        task.tries += 1
+        talk.say("manage.not_found", buttons=[talk.button("menu.human", "/request_human")]
+                 if task.tries >= 2 else [])
+        return None
+    a = found.appointment
+    task.appointment_id = a.id
+    task.current_start = a.start
+    task.service = a.service
+    task.office = task.office or a.office
+    if task.office != a.office and not task.start:  # "nach Riesa verlegen": same time there
+        task.start = task.end = a.start
+    talk.learn(reference=task.reference, proof=task.proof, last_service=a.service,
+               last_office=a.office)
+    show(talk, a, "manage.found")
+    return a
+
+
+EARLIER = re.compile(r"\b(früher|frueher|eher|zeitiger|earlier|sooner)\b", re.I)
+_LATER = re.compile(r"\b(später|spaeter|later)\b", re.I)
+
+
+def earlier_or_later(talk: Talk, u: Understanding, before: datetime | None) -> bool:
+    """"Geht auch früher?" / "anything later?" without a time: search before `before` (the
+    appointment or the first offered slot) or after the last offered one. True if it asked."""
+    task = talk.task
+    if task is None or u.has_time:
+        return False
+    if EARLIER.search(u.text) and before is not None:
+        task.start, task.end = talk.now, before - timedelta(minutes=5)
+    elif _LATER.search(u.text) and task.offered:
+        last = task.offered[-1].start
+        task.start, task.end = last + timedelta(minutes=5), last + timedelta(days=14)
+    else:
+        return False
+    task.offered, task.chosen = [], None
+    return True
+
+
+def proof_in(talk: Talk, text: str) -> str | None:
+    """The last name given beside a reference code, never an office's or service's name."""
+    nlu = talk.ctx.nlu
+    for m in reversed(nlu.resolver.scan(text) if nlu else []):
+        text = text[:m.start] + " " * (m.end - m.start) + text[m.end:]
+    return answers.proof_beside_code(text)
+
+
+def new_task(talk: Talk, flow: str, **values: object) -> Task:
+    """Start a task, carrying over what the citizen already told us."""
+    facts = talk.facts
+    task = Task(flow=flow, started=talk.now, turns=1, **values)  # type: ignore[arg-type]
+    if flow in {"book", "video"}:
+        task.service, task.office = facts.service, facts.office
+        task.start, task.end = facts.start, facts.end
+        task.name = facts.name
+        if facts.contact is not None:
+            task.contact = facts.contact.model_copy()
+    else:
+        task.reference = facts.reference
+        task.proof = facts.proof or (facts.name.split()[-1] if facts.name else None)
+    talk.state.task = task
+    return task

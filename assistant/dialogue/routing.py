@@ -1,0 +1,122 @@
+"""Which intention to act on when a message does not answer the question just asked.
+
+Rasa's intent, corrected by what the message names: a service with an office or a day is a
+booking whatever the scores; a code with a name is a check, move or cancel; a greeting with
+entities is not small talk. When two readings lead to the same action there is no need to ask
+back; otherwise the two likeliest are offered as buttons.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from assistant.config import NluCfg
+from assistant.dialogue import answers
+from assistant.dialogue.talk import Talk
+from assistant.dialogue.understanding import FLOW_INTENTS, Understanding
+
+UNSURE = "clarify"  # decide(): ask back
+_GREETING = re.compile(r"\b(hall?o|hi|hey|hello|guten|moin|servus|gr(ü|ue)(ß|ss)|tag|abend"
+                       r"|morning|evening|good|start)\b", re.I)
+_MANAGE = ("check_appointment", "reschedule_appointment", "cancel_appointment")
+_MOVE_WORDS = re.compile(r"\b(verschieb\w*|verleg\w*|umleg\w*|schieb\w*|umbuch\w*|reschedul\w*"
+                         r"|move|push|postpone|change the (?:date|time))\b", re.I)
+_CANCEL_WORDS = re.compile(r"\b(absag\w*|abzusagen|stornier\w*|cancel\w*|nicht mehr brauch\w*)\b",
+                           re.I)
+
+
+def unsure(u: Understanding, cfg: NluCfg) -> bool:
+    if u.intent == "nlu_fallback" or u.confidence < cfg.confidence_threshold:
+        return True
+    ranked = [r for r in u.ranking if r[0] != "nlu_fallback"]
+    return len(ranked) > 1 and ranked[0][1] - ranked[1][1] < cfg.ambiguity_margin and (
+        u.confidence < 0.8)
+
+
+def agreed_intent(u: Understanding, flow: str | None, cfg: NluCfg) -> str | None:
+    """The intent to act on when the two likeliest intentions lead to the same action.
+
+    "Ich brauche einen neuen Personalausweis in Meißen" may score booking 0.43 and inform 0.38:
+    an answer naming a service outside a flow starts a booking, inside a flow it feeds that
+    flow, so both readings do the same and asking back would only cost a turn.
+    """
+    top = [(name, conf) for name, conf in u.ranking if name != "nlu_fallback"][:2]
+    if len(top) < 2 or sum(conf for _, conf in top) < cfg.confidence_threshold:
+        return None
+    flow_intent = next((i for i, f in FLOW_INTENTS.items() if f == flow), None)
+
+    def action(name: str) -> str:
+        if name == "inform":
+            if flow_intent is not None:
+                return flow_intent
+            if u.service:
+                return "book_appointment"
+        return name
+
+    actions = {action(name) for name, _ in top}
+    return actions.pop() if len(actions) == 1 else None
+
+
+def decide(talk: Talk, u: Understanding, cfg: NluCfg) -> str | None:
+    """The intent to act on, `UNSURE` to ask back, or None (Rasa's own word)."""
+    intent = u.intent
+    if u.from_button or intent is None:
+        return intent
+    if unsure(u, cfg):
+        agreed = agreed_intent(u, talk.task.flow if talk.task else None, cfg)
+        if intent == "inform" and u.has_entities:
+            pass  # entities speak for themselves
+        elif agreed is not None:
+            intent = agreed
+        elif u.service and (u.office or u.has_time) and not u.reference:
+            intent = "book_appointment"  # "Kann ich am Freitag im Landratsamt eine …?"
+        elif u.reference:  # a code (and a name): the likeliest of check, move, cancel
+            intent = next((name for name, _ in u.ranking if name in _MANAGE),
+                          "check_appointment")
+        else:
+            return UNSURE
+    if u.reference and intent == "book_appointment":  # a code is never a new booking
+        intent = next((name for name, _ in u.ranking if name in _MANAGE),
+                      "reschedule_appointment" if u.has_time else "check_appointment")
+    if u.reference and intent in _MANAGE:  # the verb says which ("verlegen", "absagen")
+        if _CANCEL_WORDS.search(u.text):
+            intent = "cancel_appointment"
+        elif _MOVE_WORDS.search(u.text):
+            intent = "reschedule_appointment"
+    if intent == "greet" and not _GREETING.search(u.text):
+        intent = "nlu_fallback"
+    if intent in {"greet", "goodbye", "thank"} and u.has_entities:
+        intent = "inform"  # "Gut, dann buche ich das. In Meißen morgen."
+    if (intent == "ask_service_info" and u.service and (u.has_time or u.office)
+            and "?" not in u.text):
+        intent = "book_appointment"  # "Meldebescheinigung in Radebeul morgen"
+    return intent
+
+
+def guess_from_entities(talk: Talk, u: Understanding) -> str | None:
+    """An "inform" outside a task: what the named things suggest, or None (asked back)."""
+    known = talk.facts.service
+    if u.service or (known and (u.office or u.has_time)):
+        return "book_appointment"
+    if u.reference and u.has_time:
+        return "reschedule_appointment"  # "… Freitag geht auch?"
+    if u.office and u.has_time:
+        return "book_appointment"  # "kann ich am Montag in Meißen vorbeikommen?"
+    return None
+
+
+def clarify_buttons(talk: Talk, u: Understanding) -> list[tuple[str, str]]:
+    """(catalog key, payload) for the two likeliest intentions, entities carried along."""
+    options = [name for name, _ in u.ranking
+               if name not in {"nlu_fallback", "out_of_scope", "inform", "affirm", "deny",
+                               "greet", "goodbye", "thank"}][:2]
+    ents = {k: getattr(u, k) for k in ("service", "office", "reference") if getattr(u, k)}
+    if u.start is not None and u.end is not None:
+        ents.update(start=u.start.isoformat(), end=u.end.isoformat())
+    extra = json.dumps(ents, ensure_ascii=False) if ents else ""
+    return [(f"intent.{o}", f"/{o}{extra}") for o in options]
+
+
+def is_insult(u: Understanding) -> bool:
+    return not u.from_button and not u.has_entities and answers.is_insult(u.text)
