@@ -58,6 +58,9 @@ class BookFlow(Flow):
         if office is None and len(offices) == 1:
             office = offices[0]
             task.office = office.id
+        if office is None and task.any_office:
+            office = await blocks.earliest_office(talk, service, offices)
+            task.office = office.id if office else None
         if office is None:
             task.step = "office"
             talk.say("book.ask_office", service=service.name.get(talk.lang), buttons=[
@@ -94,9 +97,21 @@ class BookFlow(Flow):
             mode=t(f"mode.{task.mode}", talk.lang),
         )
 
+    async def begin(self, talk: Talk, u: Understanding) -> None:
+        task = talk.task
+        assert task is not None
+        task.any_office = answers.any_office(u.text)
+        service = talk.ctx.config.service(task.service or "")
+        if task.mode == "video" and service is not None and service.video:
+            talk.say("video.possible", service=service.name.get(talk.lang))
+
     async def answer(self, talk: Talk, u: Understanding) -> bool:
         task = talk.task
         assert task is not None
+        if task.step == "office" and not u.office and answers.any_office(u.text):
+            task.any_office = True
+            await advance(talk)
+            return True
         # "lieber doch in Riesa", "anything on Thursday instead?" may read as a reschedule:
         # the booking being made changes, nothing booked is to be moved yet.
         if u.intent == "reschedule_appointment" and not u.reference and u.has_entities and (

@@ -99,25 +99,31 @@ class Outbox:
                 return 0  # another worker has it
             item = await session.get(OutboxItem, item_id)
             assert item is not None
-            handler = self.handlers.get(item.kind)
-            try:
-                if handler is None:
-                    raise LookupError(f"no outbox handler for {item.kind!r}")
-                await handler(self.ctx, dict(item.payload))
-            except Exception as exc:
-                delay = min(timedelta(seconds=5 * 2 ** min(item.attempts, 12)), MAX_BACKOFF)
-                log.warning("outbox %s #%s failed (attempt %s): %s", item.kind, item.id,
-                            item.attempts, exc)
-                item.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                item.due_at = now + delay
-                item.locked_until = None
-                await session.commit()
-                return 0
-            item.done_at = self.ctx.now()
+            kind, payload, attempts = item.kind, dict(item.payload), item.attempts
+        # The slow part (a calendar server, SMTP, an SMS gateway) runs without a session.
+        handler = self.handlers.get(kind)
+        error: Exception | None = None
+        try:
+            if handler is None:
+                raise LookupError(f"no outbox handler for {kind!r}")
+            await handler(self.ctx, payload)
+        except Exception as exc:
+            error = exc
+        async with self.ctx.db() as session:
+            item = await session.get(OutboxItem, item_id)
+            assert item is not None
             item.locked_until = None
-            item.last_error = None
+            if error is not None:
+                delay = min(timedelta(seconds=5 * 2 ** min(attempts, 12)), MAX_BACKOFF)
+                log.warning("outbox %s #%s failed (attempt %s): %s", kind, item_id, attempts,
+                            error)
+                item.last_error = f"{type(error).__name__}: {error}"[:2000]
+                item.due_at = now + delay
+            else:
+                item.done_at = self.ctx.now()
+                item.last_error = None
             await session.commit()
-            return 1
+            return 0 if error is not None else 1
 
     async def _loop(self, interval: float) -> None:
         while True:

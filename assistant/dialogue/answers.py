@@ -65,6 +65,17 @@ def asks_where(text: str) -> bool:
     return "?" in text and bool(_WHERE.search(_fold(text)))
 
 
+_ANY_OFFICE = re.compile(
+    r"\b(egal wo|egal in welche\w*|egal welche\w* (?:büro|bürgerbüro|amt|ort|stadt)|überall"
+    r"|ueberall|irgendwo|any office|anywhere|any location|doesn'?t matter where|wherever"
+    r"|no matter where)\b")
+
+
+def any_office(text: str) -> bool:
+    """"egal wo", "any office is fine": the office does not matter, the time does."""
+    return bool(_ANY_OFFICE.search(_fold(text)))
+
+
 def is_insult(text: str) -> bool:
     """An angry or insulting message, to be answered calmly with a way to a person."""
     return bool(_INSULT.search(_fold(text)))

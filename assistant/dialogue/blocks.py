@@ -356,6 +356,22 @@ def earlier_or_later(talk: Talk, u: Understanding, before: datetime | None) -> b
     return True
 
 
+async def earliest_office(talk: Talk, service: Service, offices: list[Office]) -> Office | None:
+    """Of `offices`, the one with the earliest free slot in the wish's window (as soon as
+    possible when no time was given)."""
+    task = talk.task
+    assert task is not None
+    if task.start is None or task.end is None:
+        task.start, task.end = talk.now, talk.now + timedelta(days=14)
+    best: tuple[datetime, Office] | None = None
+    for office in offices:
+        slots = await availability.free_slots(talk.ctx, service.id, office.id, task.start,
+                                              task.end, limit=1)
+        if slots and (best is None or slots[0].start < best[0]):
+            best = (slots[0].start, office)
+    return best[1] if best else None
+
+
 def proof_in(talk: Talk, text: str) -> str | None:
     """The last name given beside a reference code, never an office's or service's name."""
     nlu = talk.ctx.nlu

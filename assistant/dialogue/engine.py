@@ -12,6 +12,7 @@ hook; this module imports none of them. All texts come from the message catalogs
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -275,6 +276,10 @@ class Dialogue:
             proof = blocks.proof_in(talk, u.text)
             if proof and not u.from_button and flow.name in {"reschedule", "cancel", "check"}:
                 task.proof = proof
+        elif flow.name in {"reschedule", "cancel", "check"} and not u.from_button and not (
+                task.proof) and re.search(r"\b(?=\w*\d)(?=\w*[a-z])[\w-]{5,}\b", u.text, re.I):
+            # a mistyped code ("Code ABC-123, Brandt"): keep the name for the right code
+            task.proof = blocks.proof_in(talk, u.text)
         blocks.absorb(talk, u)
         await flow.begin(talk, u)
         await advance(talk)

@@ -21,9 +21,10 @@ _GREETING = re.compile(r"\b(hall?o|hi|hey|hello|guten|moin|servus|gr(ü|ue)(ß|s
                        r"|morning|evening|good|start)\b", re.I)
 _MANAGE = ("check_appointment", "reschedule_appointment", "cancel_appointment")
 _MOVE_WORDS = re.compile(r"\b(verschieb\w*|verleg\w*|umleg\w*|schieb\w*|umbuch\w*|reschedul\w*"
-                         r"|move|push|postpone|change the (?:date|time))\b", re.I)
-_CANCEL_WORDS = re.compile(r"\b(absag\w*|abzusagen|stornier\w*|cancel\w*|nicht mehr brauch\w*)\b",
-                           re.I)
+                         r"|move|push|postpone|change the (?:date|time)|geht (?:auch|och)"
+                         r"|stattdessen|lieber am|instead)\b", re.I)
+_CANCEL_WORDS = re.compile(r"\b(absag\w*|abzusagen|stornier\w*|cancel\w*|nicht mehr brauch\w*"
+                           r"|kann we[gc]h?|fällt aus|faellt aus|(?:nicht|ni) kommen)\b", re.I)
 
 
 def unsure(u: Understanding, cfg: NluCfg) -> bool:

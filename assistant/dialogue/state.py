@@ -63,14 +63,18 @@ class Turn:
 async def conversation(
     db: async_sessionmaker, channel: str, sender: str, now: datetime
 ) -> AsyncIterator[Turn]:
-    async with _lock((channel, sender)), db() as session:
-        row = await _load(session, channel, sender, now)
-        if session.bind.dialect.name == "sqlite":
-            await session.commit()
-            session.expunge(row)
+    async with _lock((channel, sender)):
+        sqlite = False
+        async with db() as session:
+            row = await _load(session, channel, sender, now)
+            if session.bind.dialect.name == "sqlite":
+                sqlite = True
+                await session.commit()
+                session.expunge(row)
+            else:
+                yield Turn(db, session, row)
+        if sqlite:  # no session held while the turn runs (and Rasa is asked)
             yield Turn(db, None, row)
-        else:
-            yield Turn(db, session, row)
 
 
 async def _load(session: AsyncSession, channel: str, sender: str, now: datetime) -> Conversation:

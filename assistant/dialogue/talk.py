@@ -61,6 +61,7 @@ class Task(BaseModel):
     # the wish
     service: str | None = None
     office: str | None = None
+    any_office: bool = False  # "egal wo, Hauptsache bald": the office with the earliest slot
     start: datetime | None = None
     end: datetime | None = None
     # slots
