@@ -200,7 +200,10 @@ class BookFlow(Flow):
         talk.state.task = None
         talk.state.history = []
         blocks.task_done(talk, view)
-        booked(talk, view, office, service)
+        stored_office, stored_service = ctx.config.office(view.office), ctx.config.service(
+            view.service)
+        assert stored_office is not None and stored_service is not None
+        booked(talk, view, stored_office, stored_service)
 
 
 def booked(talk: Talk, a: AppointmentView, office: Office, service: Service) -> None:

@@ -116,6 +116,8 @@ class InformationFlow(Flow):
         if not open_:
             talk.say("hours.none_on_day", day=day_text, reason=f" ({holiday})" if holiday else "")
             return
+        if len(open_) == 1:  # "then register my car there this Saturday"
+            talk.learn(office=open_[0][0].id)
         talk.say("hours.offices_on_day", day=day_text,
                  listing="\n".join(f"• {o.name.get(lang)}: {h}" for o, h in open_))
 

@@ -1,4 +1,5 @@
-"""The `amtsbote` command: serve, demo, shell, check-config, db upgrade, plugins, nlu, stats."""
+"""The `amtsbote` command: serve, demo, shell, check-config, db upgrade, plugins, nlu, stats,
+feed-token."""
 
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ def _config(args: argparse.Namespace) -> Config:
 # -- serve / demo --------------------------------------------------------------------------------
 
 
-async def _serve(config: Config, host: str, port: int, announce: str | None = None) -> None:
+async def _serve(config: Config, host: str, port: int, announce: str | None = None,
+                 reuse_port: bool = False) -> None:
     from assistant.app import build_context
     from assistant.http.app import create_app
 
@@ -36,7 +38,9 @@ async def _serve(config: Config, host: str, port: int, announce: str | None = No
     app = create_app(ctx)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    # reuse_port (SO_REUSEPORT): several `serve` processes share the port, the kernel spreads
+    # the connections between them (README, "Several workers").
+    site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     await site.start()
     print(f"Amtsbote listens on http://{host}:{port}", flush=True)
     if announce:
@@ -51,7 +55,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = _config(args)
     host = args.host or config.server.host
     port = args.port or config.server.port
-    asyncio.run(_serve(config, host, port))
+    asyncio.run(_serve(config, host, port, reuse_port=args.reuse_port))
     return 0
 
 
@@ -214,6 +218,65 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- feed tokens ---------------------------------------------------------------------------------
+
+
+def cmd_feed_token(args: argparse.Namespace) -> int:
+    """Stored, revocable tokens for the staff calendar feed; the token is printed once."""
+    from datetime import datetime
+
+    from sqlalchemy import select
+
+    from assistant.context import command_context
+    from assistant.http import ics_feed
+    from assistant.storage.models import FeedToken
+
+    config = _config(args)
+    if args.feed_command == "create" and config.office(args.office) is None:
+        print(f"unknown office {args.office!r}", file=sys.stderr)
+        return 1
+
+    def stamp(value: datetime | None) -> str:
+        return value.strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+    async def run() -> int:
+        async with command_context(config, migrate=True) as ctx, ctx.db() as session:
+            now = ctx.now()
+            if args.feed_command == "create":
+                row, token = await ics_feed.create_feed_token(session, args.office, args.label,
+                                                              now)
+                await session.commit()
+                if not config.server.public_url:
+                    print("note: server.public_url is not set; the URL uses host and port",
+                          file=sys.stderr)
+                print(f"feed token {row.id} for office {row.office_id} created; its URL is shown "
+                      "only now:")
+                print(ics_feed.feed_url(config.server.base_url, row.office_id, token))
+                return 0
+            if args.feed_command == "revoke":
+                found = await ics_feed.revoke_feed_token(session, args.id, now)
+                await session.commit()
+                if found is None:
+                    print(f"no feed token {args.id}", file=sys.stderr)
+                    return 1
+                print(f"feed token {found.id} ({found.office_id}) revoked at "
+                      f"{stamp(found.revoked_at)} UTC")
+                return 0
+            query = select(FeedToken).order_by(FeedToken.id)
+            if args.office:
+                query = query.where(FeedToken.office_id == args.office)
+            rows = list(await session.scalars(query))
+            print(f"{'id':>4}  {'office':12}  {'label':24}  {'created (UTC)':16}  "
+                  f"{'last used':16}  revoked")
+            for r in rows:
+                print(f"{r.id:>4}  {r.office_id:12}  {(r.label or '-')[:24]:24}  "
+                      f"{stamp(r.created_at):16}  {stamp(r.last_used_at):16}  "
+                      f"{stamp(r.revoked_at)}")
+            return 0
+
+    return asyncio.run(run())
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="amtsbote", description=__doc__)
     p.add_argument("-c", "--config", default=os.environ.get("AMTSBOTE_CONFIG", "config.yml"),
@@ -223,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the HTTP server (Rasa must already run)")
     s.add_argument("--host")
     s.add_argument("--port", type=int)
+    s.add_argument("--reuse-port", action="store_true",
+                   help="share the port with other `serve` processes (SO_REUSEPORT, Linux)")
     s.set_defaults(func=cmd_serve)
     sub.add_parser("demo", help="set up and start Rasa and the server (SQLite)").set_defaults(
         func=cmd_demo)
@@ -237,6 +302,15 @@ def build_parser() -> argparse.ArgumentParser:
     st = sub.add_parser("stats", help="success figures from the event log")
     st.add_argument("--days", type=int, default=30)
     st.set_defaults(func=cmd_stats)
+    ft = sub.add_parser("feed-token", help="tokens for the staff calendar feed (.ics)")
+    fts = ft.add_subparsers(dest="feed_command", required=True)
+    ftc = fts.add_parser("create", help="create a token; prints the feed URL once")
+    ftc.add_argument("--office", required=True)
+    ftc.add_argument("--label", help="who or what uses it, e.g. 'Outlook Team Meißen'")
+    fts.add_parser("list", help="list tokens (never the tokens themselves)").add_argument(
+        "--office")
+    fts.add_parser("revoke", help="revoke one token").add_argument("id", type=int)
+    ft.set_defaults(func=cmd_feed_token)
     from assistant.nlu import rasa_runner
 
     n = sub.add_parser("nlu", help="Rasa environment, training, server, evaluation")

@@ -115,8 +115,10 @@ class Outbox:
             item.locked_until = None
             if error is not None:
                 delay = min(timedelta(seconds=5 * 2 ** min(attempts, 12)), MAX_BACKOFF)
+                # Only the kind of error in the log: a gateway's or mail server's message can
+                # name the recipient. The whole message stays in outbox.last_error.
                 log.warning("outbox %s #%s failed (attempt %s): %s", kind, item_id, attempts,
-                            error)
+                            type(error).__name__)
                 item.last_error = f"{type(error).__name__}: {error}"[:2000]
                 item.due_at = now + delay
             else:

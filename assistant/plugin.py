@@ -50,10 +50,12 @@ Language
     `t` (a catalogue text), `has`, `catalog`, `LANGUAGES`, `BABEL_LOCALE`, and the date
     formats `when`, `day`, `clock`; `normalize_spoken` for speech-to-text input.
 HTTP and calendars
-    `json_error` for webhook answers; `RateLimiter` for per-sender limits; `client_gate`
-    (the client's address behind trusted proxies, kiosk terminals, per-client and global
-    limits; a `Client`) and `too_many_requests` (429 with Retry-After); the iCalendar
-    builders `appointment_event`, `calendar_of`, `event_uid` and `is_own_uid`.
+    `json_error` for webhook answers; `read_json` / `loads_json` read JSON from clients
+    (depth-limited, lone surrogates refused; anything bad raises `BadJSON`); `RateLimiter`
+    for per-sender limits; `client_gate` (the client's address behind trusted proxies,
+    kiosk terminals, per-client and global limits; a `Client`) and `too_many_requests`
+    (429 with Retry-After); the iCalendar builders `appointment_event`, `calendar_of`,
+    `event_uid` and `is_own_uid`.
 
 For now, not yet behind a service
 ---------------------------------
@@ -87,7 +89,15 @@ from assistant.dialogue.flow import Flow, advance
 from assistant.dialogue.talk import Contact, SlotRef, Talk, Task
 from assistant.dialogue.understanding import Understanding
 from assistant.hookspecs import hookimpl
-from assistant.http.common import Client, client_gate, json_error, too_many_requests
+from assistant.http.common import (
+    BadJSON,
+    Client,
+    client_gate,
+    json_error,
+    loads_json,
+    read_json,
+    too_many_requests,
+)
 from assistant.http.ics_feed import appointment_event, calendar_of, event_uid, is_own_uid
 from assistant.i18n import BABEL_LOCALE, LANGUAGES, catalog, clock, day, has, t, when
 from assistant.messages import Button, Incoming, Reply
@@ -102,6 +112,7 @@ __all__ = [
     "LANGUAGES",
     "Appointment",
     "AppointmentView",
+    "BadJSON",
     "BusyInterval",
     "Button",
     "CalendarUnavailable",
@@ -149,8 +160,10 @@ __all__ = [
     "is_own_uid",
     "json_error",
     "load_config",
+    "loads_json",
     "normalize_spoken",
     "purge",
+    "read_json",
     "references",
     "require_env",
     "reschedule",

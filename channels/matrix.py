@@ -455,11 +455,13 @@ class MatrixBot:
         if inviter is None:
             return
         if self.s.allowed_servers and _server(inviter) not in self.s.allowed_servers:
-            log.info("Matrix: declining an invite from %s (server not allowed)", inviter)
+            log.info("Matrix: declining an invite from a user on %s (server not allowed)",
+                     _server(inviter))
             await client.room_leave(room_id)
             return
         if not self.invites.allow(inviter):
-            log.warning("Matrix: declining an invite from %s (too many invites)", inviter)
+            log.warning("Matrix: declining an invite from a user on %s (too many invites)",
+                        _server(inviter))
             await client.room_leave(room_id)
             return
         resp = await client.join(room_id)

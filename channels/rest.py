@@ -12,12 +12,19 @@ that changes its sender id: every request also counts against its IP address (be
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from assistant.plugin import Incoming, client_gate, hookimpl, json_error, too_many_requests
+from assistant.plugin import (
+    BadJSON,
+    Incoming,
+    client_gate,
+    hookimpl,
+    json_error,
+    read_json,
+    too_many_requests,
+)
 
 if TYPE_CHECKING:
     from assistant.plugin import Context
@@ -39,8 +46,8 @@ def register_routes(app: web.Application, ctx: Context) -> None:
         if wait:
             return too_many_requests(wait)
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = await read_json(request)
+        except BadJSON:
             return json_error(400, "invalid JSON")
         if not isinstance(body, dict):
             return json_error(400, "expected a JSON object with sender and message")

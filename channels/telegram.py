@@ -22,7 +22,6 @@ import base64
 import contextlib
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
@@ -57,7 +56,17 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from assistant.plugin import ConfigError, Incoming, RateLimiter, Reply, hookimpl, json_error, t
+from assistant.plugin import (
+    BadJSON,
+    ConfigError,
+    Incoming,
+    RateLimiter,
+    Reply,
+    hookimpl,
+    json_error,
+    read_json,
+    t,
+)
 
 if TYPE_CHECKING:
     from assistant.plugin import Context, Office
@@ -299,8 +308,8 @@ class TelegramChannel:
         if not self.ready:
             return json_error(503, "Telegram channel is starting; retry later")
         try:
-            data = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = await read_json(request)
+        except BadJSON:
             return json_error(400, "invalid JSON")
         if not isinstance(data, dict) or type(data.get("update_id")) is not int:
             return json_error(400, "expected a Telegram Update with an integer update_id")

@@ -37,6 +37,7 @@ from yarl import URL
 
 from assistant.plugin import (
     LANGUAGES,
+    BadJSON,
     Client,
     Incoming,
     RateLimiter,
@@ -44,6 +45,8 @@ from assistant.plugin import (
     catalog,
     client_gate,
     hookimpl,
+    loads_json,
+    read_json,
     t,
     when,
 )
@@ -377,7 +380,7 @@ class Hub:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.TEXT:
-                    await self._frame(session, msg.data)
+                    await self._safe_frame(session, msg.data)
                 elif msg.type == WSMsgType.BINARY:
                     await ws.send_json(self.error("binary", session.language))
                 elif msg.type == WSMsgType.ERROR:
@@ -392,11 +395,22 @@ class Hub:
             self._forget(session)
         return ws
 
+    async def _safe_frame(self, session: Session, data: str) -> None:
+        """A frame the code below did not foresee is answered with an error frame; the
+        connection stays open."""
+        try:
+            await self._frame(session, data)
+        except ConnectionResetError:
+            raise
+        except Exception:
+            log.exception("web chat: failed to read a frame")
+            await session.ws.send_json(self.error("internal", session.language))
+
     async def _frame(self, session: Session, data: str) -> None:
         ws, lang = session.ws, session.language
         try:
-            frame = json.loads(data)
-        except ValueError:
+            frame = loads_json(data)
+        except BadJSON:
             await ws.send_json(self.error("invalid_json", lang))
             return
         kind = frame.get("type") if isinstance(frame, dict) else None
@@ -486,8 +500,8 @@ class Hub:
             return self.refuse_origin(request)
         lang = self.default_language
         try:
-            body = await request.json()
-        except (ValueError, UnicodeDecodeError):
+            body = await read_json(request)
+        except BadJSON:
             return self._http_error(request, 400, self.error("invalid_json", lang))
         if not isinstance(body, dict):
             return self._http_error(request, 400, self.error("invalid_message", lang))

@@ -1,11 +1,14 @@
 """Personal appointment page `termin`: `/termin/{token}` shows one appointment and lets the
 citizen cancel it or pick another free slot, without chatting again.
 
-The link token is a JWT (HS256) naming the appointment's id and (as a keyed hash) its
-reference, expiring at the appointment's end. Its secret comes from the environment variable
-`secret_env` (AMTSBOTE_LINK_SECRET) or, when that is unset, is generated once and kept in the
-database, so links survive restarts and work across workers. A GET never changes anything
-(mail scanners follow links); a change is a POST form with a CSRF token derived from the link.
+The link token is a JWT (HS256) naming the appointment's id and (as keyed hashes) its
+reference and its version (time, office, status and last change), expiring at the
+appointment's end. A move or cancellation changes the version, so every link issued before it
+shows 410 "out of date" (the newest e-mail, or the page's own redirect, has the current one).
+Its secret comes from the environment variable `secret_env` (AMTSBOTE_LINK_SECRET) or, when
+that is unset, is generated once and kept in the database, so links survive restarts and work
+across workers. A GET never changes anything (mail scanners follow links); a change is a POST
+form with a CSRF token derived from the link.
 Plain HTML and CSS, no JavaScript; German and English texts from `{de,en}.termin.po`.
 """
 
@@ -111,8 +114,24 @@ def reference_claim(secret: bytes, reference: str) -> str:
     return hmac.new(secret, f"ref|{reference}".encode(), hashlib.sha256).hexdigest()[:24]
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def version_claim(secret: bytes, appointment: AppointmentView) -> str:
+    """The appointment's state as far as a link depends on it: every move and cancellation
+    changes it (start, office or status, and `updated_at` to the microsecond, so moving away
+    and back counts too)."""
+    def micros(value: datetime) -> int:
+        return (value - _EPOCH) // timedelta(microseconds=1)
+
+    a = appointment
+    state = f"ver|{a.id}|{a.status}|{a.office}|{micros(a.start)}|{micros(a.updated_at)}"
+    return hmac.new(secret, state.encode(), hashlib.sha256).hexdigest()[:24]
+
+
 def make_token(secret: bytes, appointment: AppointmentView) -> str:
     claims = {"sub": str(appointment.id), "ref": reference_claim(secret, appointment.reference),
+              "ver": version_claim(secret, appointment),
               "aud": AUDIENCE, "exp": int(appointment.end.timestamp())}
     return jwt.encode(claims, secret, algorithm="HS256")
 
@@ -136,14 +155,16 @@ def csrf_token(secret: bytes, link_token: str) -> str:
 
 
 class PageError(Exception):
-    def __init__(self, status: int) -> None:
+    def __init__(self, status: int, kind: str | None = None,
+                 appointment: Appointment | None = None) -> None:
         super().__init__(status)
-        self.status = status
+        self.status, self.kind, self.appointment = status, kind, appointment
 
 
 async def resolve(ctx: Context, token: str) -> Appointment:
     """The appointment a token names; PageError(404) for a forged or mangled token, 410 for an
-    expired one or an appointment whose personal data has been deleted."""
+    expired one, an appointment whose personal data has been deleted, or (kind "outdated") a
+    link issued before the appointment was last moved or cancelled."""
     if len(token) > MAX_TOKEN:
         raise PageError(404)
     secret = await link_secret(ctx)
@@ -164,6 +185,15 @@ async def resolve(ctx: Context, token: str) -> Appointment:
         raise PageError(404)
     if a.anonymized_at is not None:
         raise PageError(410)
+    version = claims.get("ver")
+    if version is None:
+        # Links from before versions were signed: valid while the appointment is unchanged.
+        current = a.updated_at == a.created_at
+    else:
+        current = hmac.compare_digest(version_claim(secret, to_view(a)).encode(),
+                                      str(version).encode())
+    if not current:
+        raise PageError(410, "outdated", a)
     return a
 
 
@@ -202,8 +232,8 @@ class Page:
         })
         return response
 
-    def error(self, status: int) -> web.Response:
-        kind = {404: "invalid", 410: "expired", 403: "forbidden"}.get(status, "invalid")
+    def error(self, status: int, kind: str | None = None) -> web.Response:
+        kind = kind or {404: "invalid", 410: "expired", 403: "forbidden"}.get(status, "invalid")
         return self.render(self.t(f"{kind}.title"), f"<p>{self.t(f'{kind}.text')}</p>", status)
 
 
@@ -363,7 +393,8 @@ def register_routes(app: web.Application, ctx: Context) -> None:
 
     def failed(request: web.Request, exc: PageError, lang: str | None = None) -> web.Response:
         path = _prefix(ctx) + request.path
-        return Page(ctx, lang or _lang(request, None), path).error(exc.status)
+        return Page(ctx, lang or _lang(request, exc.appointment), path).error(exc.status,
+                                                                              exc.kind)
 
     async def show(request: web.Request) -> web.Response:
         try:
@@ -393,13 +424,34 @@ def register_routes(app: web.Application, ctx: Context) -> None:
         try:
             token, a, secret, form, lang = await checked_post(request)
         except PageError as exc:
+            if exc.kind == "outdated" and await double_cancel(request, exc):
+                # A second click on "cancel": the first one cancelled, say so (and no more).
+                assert exc.appointment is not None
+                lang = _lang(request, exc.appointment)
+                p = Page(ctx, lang, _prefix(ctx) + request.path)
+                return p.render(p.t("title"), f'<p class="notice" role="status">'
+                                f'{p.t("done.cancelled")}</p>')
             return failed(request, exc)
         if a.status == "booked" and a.start > ctx.now():
             if form.get("confirm") != "yes":
                 return _appointment_page(ctx, request, token, a, secret, lang,
                                          error="cancel.need_confirm", status=400)
-            await cancel.cancel(ctx, a.id, _origin(lang))
+            cancelled = await cancel.cancel(ctx, a.id, _origin(lang))
+            if cancelled is not None:
+                token = make_token(secret, cancelled)  # the old link is out of date now
         raise _see_other(ctx, token, done="cancelled", lang=lang)
+
+    async def double_cancel(request: web.Request, exc: PageError) -> bool:
+        """True for a cancel form sent again (valid CSRF of the old link) for an appointment
+        that is cancelled by now."""
+        a = exc.appointment
+        if a is None or a.status != "cancelled":
+            return False
+        form = await request.post()
+        given = form.get("csrf")
+        secret = await link_secret(ctx)
+        return isinstance(given, str) and hmac.compare_digest(
+            given.encode(), csrf_token(secret, request.match_info["token"]).encode())
 
     async def do_move(request: web.Request) -> web.Response:
         try:

@@ -14,6 +14,7 @@ from assistant.testing import Harness
 pytest_plugins = [
     "tests.peers.rasa",
     "tests.peers.postgres",
+    "tests.peers.pg_cluster",
     "tests.peers.smtp",
     "tests.peers.radicale",
     "tests.peers.synapse",

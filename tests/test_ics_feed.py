@@ -10,7 +10,7 @@ from icalendar import Calendar
 
 from assistant.booking.book import Citizen, Origin, book_now
 from assistant.booking.cancel import cancel
-from assistant.http.ics_feed import feed_token, main
+from assistant.http.ics_feed import create_feed_token
 from assistant.testing import Harness
 from assistant.views import AppointmentView
 from tests.conftest import BERLIN, NOW
@@ -59,41 +59,62 @@ async def test_feed_lists_the_offices_booked_appointments(h: Harness) -> None:
     assert b"Schmidt" not in body and b"1234567" not in body, "personal_data: none by default"
 
 
-async def test_calendar_apps_can_use_a_token_in_the_url(h: Harness) -> None:
+async def feed_token(h: Harness, office: str) -> str:
+    async with h.ctx.db() as session:
+        _, token = await create_feed_token(session, office, "test", h.ctx.now())
+        await session.commit()
+    return token
+
+
+async def test_calendar_apps_use_a_feed_token_in_the_url(h: Harness) -> None:
     await book(h, "meissen", 9)
     client = await h.http()
-    assert (await client.get(f"{URL}?token={TOKEN}")).status == 200
-    assert (await client.get(f"{URL}?token={feed_token('meissen', TOKEN)}")).status == 200
+    meissen, riesa = await feed_token(h, "meissen"), await feed_token(h, "riesa")
+    assert (await client.get(f"{URL}?token={meissen}")).status == 200
     # A feed token opens its own office's feed only, and nothing else of the staff API.
-    riesa_token = feed_token("riesa", TOKEN)
-    assert (await client.get(f"{URL}?token={riesa_token}")).status == 401
-    assert (await client.get(f"/api/v1/appointments?token={feed_token('meissen', TOKEN)}",
-                             headers={"Authorization": f"Bearer {feed_token('meissen', TOKEN)}"})
-            ).status == 401
-    for bad in ("", "?token=", "?token=wrong", f"?token={TOKEN}x"):
+    assert (await client.get(f"{URL}?token={riesa}")).status == 401
+    assert (await client.get(f"/api/v1/appointments?token={meissen}",
+                             headers={"Authorization": f"Bearer {meissen}"})).status == 401
+    for bad in ("", "?token=", "?token=wrong", f"?token={meissen}x", f"?token={TOKEN}x"):
         resp = await client.get(f"{URL}{bad}")
         assert resp.status == 401 and b"Schmidt" not in await resp.read()
     assert (await client.get("/api/v1/offices/nowhere/appointments.ics",
                              headers={"Authorization": f"Bearer {TOKEN}"})).status == 404
 
 
+async def test_the_staff_token_is_refused_in_the_url(h: Harness) -> None:
+    await book(h, "meissen", 9)
+    client = await h.http()
+    resp = await client.get(f"{URL}?token={TOKEN}")
+    assert resp.status == 400 and resp.content_type == "application/json"
+    error = (await resp.json())["error"]
+    assert "Authorization: Bearer" in error and "amtsbote feed-token create" in error
+    assert TOKEN not in error
+    # Not even together with the header: the token is in the URL all the same.
+    both = await client.get(f"{URL}?token={TOKEN}", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert both.status == 400
+
+
 async def test_unchanged_feed_answers_304(h: Harness) -> None:
     await book(h, "meissen", 9)
     client = await h.http()
-    first = await client.get(f"{URL}?token={TOKEN}")
+    url = f"{URL}?token={await feed_token(h, 'meissen')}"
+    first = await client.get(url)
     etag = first.headers["ETag"]
-    again = await client.get(f"{URL}?token={TOKEN}", headers={"If-None-Match": etag})
+    again = await client.get(url, headers={"If-None-Match": etag})
     assert again.status == 304
     await book(h, "meissen", 10)
-    changed = await client.get(f"{URL}?token={TOKEN}", headers={"If-None-Match": etag})
+    changed = await client.get(url, headers={"If-None-Match": etag})
     assert changed.status == 200 and len(uids(await changed.read())) == 2
 
 
-async def test_feed_disabled_without_a_staff_token(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_without_a_staff_token_only_feed_tokens_open_the_feed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AMTSBOTE_API_TOKEN", raising=False)
     async with Harness(CONFIG, now=NOW) as h:
         client = await h.http()
         assert (await client.get(f"{URL}?token=")).status == 503
+        assert (await client.get(f"{URL}?token={await feed_token(h, 'meissen')}")).status == 200
 
 
 async def test_feed_shows_names_when_the_office_allows_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,16 +123,6 @@ async def test_feed_shows_names_when_the_office_allows_it(monkeypatch: pytest.Mo
     async with Harness(config, now=NOW) as h:
         await book(h, "meissen", 9)
         client = await h.http()
-        body = await (await client.get(f"{URL}?token={TOKEN}")).read()
+        body = await (await client.get(URL, headers={"Authorization": f"Bearer {TOKEN}"})).read()
     [ev] = Calendar.from_ical(body).walk("VEVENT")
     assert "Anna Schmidt" in str(ev["summary"]) and b"1234567" not in body
-
-
-def test_admin_prints_the_feed_url(monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("AMTSBOTE_API_TOKEN", TOKEN)
-    assert main(["meissen", str(CONFIG)]) == 0
-    out = capsys.readouterr().out.strip()
-    assert out.endswith(f"/api/v1/offices/meissen/appointments.ics?token={feed_token('meissen')}")
-    assert TOKEN not in out
-    assert main(["nowhere", str(CONFIG)]) == 1

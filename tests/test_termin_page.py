@@ -14,6 +14,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
+from assistant.booking import availability, cancel, reschedule
 from assistant.booking import book as booking
 from assistant.config import ConfigError
 from assistant.retention import Policy, purge
@@ -26,6 +27,7 @@ from plugins.appointment_page import (
     make_token,
     personal_link,
     reference_claim,
+    version_claim,
 )
 from tests.test_email import ANNA, CONFIG, book, link_path
 
@@ -119,8 +121,8 @@ async def test_forged_foreign_and_mangled_tokens_show_nothing(page_harness: Harn
     client = await h.http()
     secret = await link_secret(h.ctx)
     token_a = make_token(secret, a)
-    claims = {"sub": str(a.id), "ref": reference_claim(secret, a.reference), "aud": AUDIENCE,
-              "exp": int(a.end.timestamp())}
+    claims = {"sub": str(a.id), "ref": reference_claim(secret, a.reference),
+              "ver": version_claim(secret, a), "aud": AUDIENCE, "exp": int(a.end.timestamp())}
     assert decode(token_a, secret, h.ctx.now()) == claims
     forged = [
         "nonsense",
@@ -186,9 +188,16 @@ async def test_cancel_needs_the_button_the_csrf_token_and_the_tick(
     assert 'action="' not in text  # nothing left to change
     assert (await row(h, a)).status == "cancelled"
     assert (await row(h, other)).status == "booked"
+    assert urlsplit(done.headers["Location"]).path != path  # the cancel revoked the old link
+    stale = await client.get(path)
+    assert stale.status == 410 and "Link veraltet" in await stale.text()
     again = await client.post(f"{path}/cancel", data={"csrf": csrf, "confirm": "yes"},
                               allow_redirects=False)  # a double click changes nothing more
-    assert again.status == 303
+    again_text = await again.text()
+    assert again.status == 200 and "Ihr Termin ist abgesagt." in again_text
+    assert a.display_reference not in again_text
+    forged = await client.post(f"{path}/cancel", data={"csrf": other_csrf, "confirm": "yes"})
+    assert forged.status == 410
     await h.run_outbox_now()
     subjects = [m["Subject"] for m in smtp_server.to(ANNA)]
     assert len([s for s in subjects if s.startswith("Termin abgesagt")]) == 1
@@ -221,6 +230,12 @@ async def test_pick_another_slot_moves_the_appointment(page_harness: Harness,
     mails = smtp_server.to(ANNA)
     assert mails[-1]["Subject"].startswith(f"Termin verschoben {a.display_reference}")
     assert link_path(mails[-1]) == new_path
+    # The link from before the move is out of date, for reading and for changing.
+    stale = await client.get(path)
+    assert stale.status == 410 and "Link veraltet" in await stale.text()
+    assert (await client.get(f"{path}/slots")).status == 410
+    again = await client.post(f"{path}/move", data={"csrf": csrf, "start": starts[3]})
+    assert again.status == 410 and (await row(h, a)).start == chosen
 
 
 async def test_a_slot_taken_meanwhile_keeps_the_old_appointment(page_harness: Harness) -> None:
@@ -316,3 +331,52 @@ async def test_a_configured_secret_is_used_and_must_be_long(
     with pytest.raises(ConfigError, match="AMTSBOTE_LINK_SECRET"):
         async with Harness(config=CONFIG):
             pass
+
+
+async def test_a_link_from_before_a_move_elsewhere_is_out_of_date(
+        page_harness: Harness, smtp_server: SMTPPeer) -> None:
+    """Moved by chat or by staff (not on the page): the e-mail about the move has the only
+    link that still works."""
+    h = page_harness
+    a = await book(h)
+    old_path = await path_for(h, a)
+    await h.run_outbox_now()
+    assert link_path(smtp_server.to(ANNA)[-1]) == old_path
+    frm = a.start + timedelta(days=1)
+    slot = (await availability.free_slots(h.ctx, a.service, a.office, frm,
+                                          frm + timedelta(days=7), limit=1))[0]
+    hold = await booking.hold(h.ctx, a.office, slot.start, slot.end, service_id=a.service)
+    assert hold is not None
+    moved = await reschedule.move(h.ctx, a.id, hold, slot.start, slot.end,
+                                  booking.Origin("test", "anna", "de"))
+    assert moved is not None
+    await h.run_outbox_now()
+    new_path = link_path(smtp_server.to(ANNA)[-1])
+    assert new_path != old_path
+    client = await h.http()
+    stale = await client.get(old_path)
+    text = await stale.text()
+    assert stale.status == 410 and "Link veraltet" in text and "neuesten E-Mail" in text
+    assert a.display_reference not in text
+    english = await client.get(old_path, params={"lang": "en"})
+    assert english.status == 410 and "out of date" in await english.text()
+    fresh = await client.get(new_path)
+    assert fresh.status == 200 and a.display_reference in await fresh.text()
+
+
+async def test_a_link_without_a_version_works_until_the_first_change(
+        page_harness: Harness) -> None:
+    """Links sent before versions were signed keep working while nothing changed."""
+    h = page_harness
+    a = await book(h)
+    secret = await link_secret(h.ctx)
+    legacy = jwt.encode({"sub": str(a.id), "ref": reference_claim(secret, a.reference),
+                         "aud": AUDIENCE, "exp": int(a.end.timestamp())}, secret,
+                        algorithm="HS256")
+    client = await h.http()
+    assert (await client.get(f"/termin/{legacy}")).status == 200
+    h.clock.now = h.ctx.now() + timedelta(minutes=1)
+    cancelled = await cancel.cancel(h.ctx, a.id, booking.Origin("test", "anna", "de"))
+    assert cancelled is not None
+    assert (await client.get(f"/termin/{legacy}")).status == 410
+    assert (await client.get(f"/termin/{make_token(secret, cancelled)}")).status == 200

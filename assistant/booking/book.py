@@ -204,14 +204,14 @@ async def confirm(
 def audit_override(session: AsyncSession, appointment: Appointment, override: StaffOverride,
                    origin: Origin, now: datetime, code: str | None) -> None:
     """Record a staff override that was needed: an event (ids only) and a log line with the
-    appointment's id and the reason staff gave."""
+    appointment's id. The reason is free text (it may name the citizen): it is not logged."""
     if code is None:
         return
     stats.record(session, "start_override", now=now, channel=origin.channel,
                  language=origin.language, office_id=appointment.office_id,
                  service_id=appointment.service_id, actor="staff")
-    log.warning("staff override (%s) for appointment %s at %s: %s", code, appointment.id,
-                appointment.office_id, override.reason.strip())
+    log.warning("staff override (%s) for appointment %s at %s (%d characters of reason)", code,
+                appointment.id, appointment.office_id, len(override.reason.strip()))
 
 
 async def book_now(

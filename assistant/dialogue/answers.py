@@ -71,6 +71,15 @@ _ANY_OFFICE = re.compile(
     r"|no matter where)\b")
 
 
+_CORRECTION = re.compile(r"\b(oder nee|oder nein|nee doch|nein doch|doch lieber|doch eher"
+                         r"|lieber doch|actually|make it|rather|i mean|ich meine|nee,? doch)\b")
+
+
+def corrects_itself(text: str) -> bool:
+    """"Personalausweis, oder nee, doch Reisepass": the later mention is meant."""
+    return bool(_CORRECTION.search(_fold(text)))
+
+
 def any_office(text: str) -> bool:
     """"egal wo", "any office is fine": the office does not matter, the time does."""
     return bool(_ANY_OFFICE.search(_fold(text)))
@@ -135,6 +144,9 @@ def ordinal_choice(text: str, count: int) -> int | None:
     for m in re.finditer(rf"(?:^|{_LEAD}\s*)([1-9])\b(?:\s*[.)])?", folded):
         if not re.match(r"\s*(?:uhr\b|[:.]\d|h\b|am\b|pm\b|o'?clock)", folded[m.end():]):
             found.add(int(m.group(1)))
+    short = re.fullmatch(r"(?:[^\W\d]+[,.!]?\s+){0,3}([1-9])[.!]?", folded)
+    if short and not re.search(r"\b(um|at|ab|bis|nach|vor|gegen|after|before)\s+\d", folded):
+        found.add(int(short.group(1)))  # "ok dann 2", "nehm ich die 3"
     if re.search(r"\b(letzte[nmrs]?|last one|the last)\b", folded):
         found.add(count)
     if re.search(r"\b(frühere[nmrs]?|fruehere[nmrs]?|früheste[nmrs]?|earlier one|the earlier"
@@ -167,11 +179,12 @@ def names_a_day(text: str) -> bool:
 
 _NAME_LEADS = re.compile(
     r"(?<!\w)(?:ich hei(?:ss|ß)e|mein (?:nach)?name (?:ist|lautet|wäre|waere)"
-    r"|name(?:\s*ist)?\s*:|name ist|auf den namen|für|fuer|es ist|richtig ist|richtige name ist"
-    r"|my name is|name is"
+    r"|name(?:\s*ist)?\s*:|name ist|auf den namen|für|fuer|es ist|richtig ist"
+    r"|richtige name ist|my name is|name is"
     r"|i am|i'm|this is|it'?s|it is|call me|under the name|should be|richtig wäre|korrekt ist"
     r"|correct is|richtig heißt|richtig heisst|wie (?:ich )?(?:schon|bereits)"
-    r" (?:sagte|gesagt)|as i (?:said|told you)|hier ist|hier spricht|sondern)(?!\w)\s*:?\s*",
+    r" (?:sagte|gesagt)|as i (?:said|told you)|hier ist|hier spricht|sondern"
+    r"|name(?=\s+(?-i:[A-ZÄÖÜ])))(?!\w)\s*:?\s*",
     re.I,
 )
 _NOT_NAME = {
@@ -286,7 +299,8 @@ _FILLER = re.compile(r"^(?:(?:ok(?:ay)?|ja|jo|gut|na gut|also|nu|well|alright|su
 def name_in_first_message(text: str) -> str | None:
     """Only an explicitly introduced name ("ich heiße …", "my name is …")."""
     if not re.search(r"hei(?:ss|ß)e|mein (?:nach|vor)?name|my (?:last |sur)?name|name is|name ist"
-                     r"|i'm [A-Z]"
+                     r"|auf den namen|unter dem namen|under the name|in the name of|i'm [A-Z]"
+                     r"|\bname:?\s+[A-ZÄÖÜ]"
                      r"|hier (?:ist|spricht)|this is [A-Z]", text, re.I):
         return None
     return name_in_sentence(re.sub(r"(?i)\bi'm\b", "I am", text), whole_text_ok=False)
@@ -362,9 +376,11 @@ def _explicit_proof(text: str) -> str | None:
     if m and plausible_name(m.group(1)):
         return plausible_name(m.group(1))
     for lead in _PROOF_LEADS.finditer(text):
-        words = re.findall(r"[^\W\d_][\w'’-]*", text[lead.end():])
-        if words and plausible_name(words[0]):
-            return plausible_name(words[0])
+        clause = re.split(r"[.,;:!?()]|\s(?:und|and|aber|but)\s", text[lead.end():], maxsplit=1)[0]
+        words = re.findall(r"[^\W\d_][\w'’-]*", clause)
+        for n in (3, 2, 1):  # "heiße uwe schreiber": the full name, matched by its last name
+            if len(words) >= n and plausible_name(" ".join(words[:n])):
+                return plausible_name(" ".join(words[:n]))
     return None
 
 

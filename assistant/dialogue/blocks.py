@@ -97,6 +97,13 @@ def absorb(talk: Talk, u: Understanding) -> bool:
         talk.learn(office=u.office)
         changed = True
     if u.has_time and task.flow in {"book", "reschedule", "video"}:
+        assert u.start is not None and u.end is not None
+        day = _day_under_discussion(task)
+        if u.start == u.end and day is not None and not answers.names_a_day(u.text):
+            # "später am selben Tag, gegen 11?", "um 10 dann": the day being discussed
+            at = u.start.astimezone(day.tzinfo)
+            u.start = u.end = day.replace(hour=at.hour, minute=at.minute, second=0,
+                                          microsecond=0)
         task.start, task.end = u.start, u.end
         if task.flow == "reschedule" and len(u.times) > 1 and answers.names_a_day(
                 u.times[-1][2]):  # "von Donnerstag auf Freitag" (not "… to the afternoon")
@@ -111,6 +118,16 @@ def absorb(talk: Talk, u: Understanding) -> bool:
         if task.step == "confirm" and task.flow == "reschedule":
             task.step = "time"
     return changed
+
+
+def _day_under_discussion(task: Task) -> datetime | None:
+    """The day a bare clock time refers to: of the wish, the chosen slot or the appointment."""
+    if task.start is not None and task.end is not None and (
+            task.end - task.start) <= timedelta(days=1):
+        return task.start
+    if task.chosen is not None:
+        return task.chosen.start
+    return task.current_start
 
 
 async def release(talk: Talk) -> None:
@@ -226,10 +243,14 @@ def match_slot(offered: list[SlotRef], u: Understanding, day_named: bool) -> int
     match too."""
     assert u.start is not None and u.end is not None
     hits = []
+    weekday_only = day_named and not re.search(r"\d{1,2}\.\s*\d{0,2}|\b(heute|morgen|today|"
+                                               r"tomorrow)\b", u.text, re.I)
     for i, s in enumerate(offered, 1):
         start = s.start.astimezone(u.start.tzinfo)
         if u.start == u.end:
-            same_day = start.date() == u.start.date()
+            # "Dienstag, 08:00" for an offered Tuesday in a later week is that Tuesday
+            same_day = start.date() == u.start.date() or (
+                weekday_only and start.weekday() == u.start.weekday())
             if day_named and not same_day:
                 continue
             if (start.hour, start.minute) == (u.start.hour, u.start.minute):
@@ -281,7 +302,7 @@ def task_done(talk: Talk, a: AppointmentView) -> None:
     facts = talk.facts
     facts.service = facts.office = None
     facts.start = facts.end = None
-    facts.last_service, facts.last_office = a.service, a.office
+    facts.last_service, facts.last_office, facts.last_start = a.service, a.office, a.start
     facts.reference = a.reference
 
 
@@ -330,7 +351,7 @@ async def identify(talk: Talk) -> AppointmentView | None:
     if task.office != a.office and not task.start:  # "nach Riesa verlegen": same time there
         task.start = task.end = a.start
     talk.learn(reference=task.reference, proof=task.proof, last_service=a.service,
-               last_office=a.office)
+               last_office=a.office, last_start=a.start)
     show(talk, a, "manage.found")
     return a
 
@@ -393,5 +414,6 @@ def new_task(talk: Talk, flow: str, **values: object) -> Task:
     else:
         task.reference = facts.reference
         task.proof = facts.proof or (facts.name.split()[-1] if facts.name else None)
+        task.current_start = facts.last_start  # "later the same day" right after a check
     talk.state.task = task
     return task

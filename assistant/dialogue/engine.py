@@ -16,7 +16,10 @@ import re
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from sqlalchemy.exc import InterfaceError, OperationalError
+
 from assistant import metrics
+from assistant.booking import references
 from assistant.dialogue import answers, blocks, reading, routing
 from assistant.dialogue.flow import Flow, advance
 from assistant.dialogue.state import conversation
@@ -61,7 +64,14 @@ class Dialogue:
             return [Reply(text=t("error.rate_limited", lang), key="error.rate_limited",
                           language=lang)]
         with metrics.LATENCY.labels(msg.channel).time():
-            return await self._handle(msg)
+            try:
+                return await self._handle(msg)
+            except (OperationalError, InterfaceError, OSError):  # the database is away
+                log.exception("dialogue: database unavailable on %s", msg.channel)
+                metrics.ERRORS.inc()
+                lang = msg.language if msg.language in ("de", "en") else "de"
+                return [Reply(text=t("error.internal", lang), key="error.internal",
+                              language=lang)]
 
     async def _handle(self, msg: Incoming) -> list[Reply]:
         ctx = self.ctx
@@ -271,9 +281,11 @@ class Dialogue:
         task = blocks.new_task(talk, flow.name, mode="video" if video else "in_person")
         if u.reference:
             if u.reference != task.reference:
-                task.proof = None
+                task.proof, task.current_start = None, None
             task.reference = u.reference
-            proof = blocks.proof_in(talk, u.text)
+            contact = answers.contact_answer(references.without_code(u.text), talk.lang)
+            proof = ((contact.email or contact.phone) if contact else None) or blocks.proof_in(
+                talk, u.text)
             if proof and not u.from_button and flow.name in {"reschedule", "cancel", "check"}:
                 task.proof = proof
         elif flow.name in {"reschedule", "cancel", "check"} and not u.from_button and not (

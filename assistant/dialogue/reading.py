@@ -78,6 +78,9 @@ async def read(talk: Talk, text: str) -> Understanding:
     for ent in result.entities:
         if ent.entity in ("service", "office", "reference") and not getattr(u, ent.entity):
             setattr(u, ent.entity, ent.value)
+    services = result.values("service")
+    if len(services) > 1 and answers.corrects_itself(text):
+        u.service = services[-1]
     offices = result.values("office")
     if len(offices) > 1:  # "statt Coswig auch Radebeul", "von Meißen nach Riesa"
         u.office = offices[-1]

@@ -24,7 +24,8 @@ _MOVE_WORDS = re.compile(r"\b(verschieb\w*|verleg\w*|umleg\w*|schieb\w*|umbuch\w
                          r"|move|push|postpone|change the (?:date|time)|geht (?:auch|och)"
                          r"|stattdessen|lieber am|instead)\b", re.I)
 _CANCEL_WORDS = re.compile(r"\b(absag\w*|abzusagen|stornier\w*|cancel\w*|nicht mehr brauch\w*"
-                           r"|kann we[gc]h?|fällt aus|faellt aus|(?:nicht|ni) kommen)\b", re.I)
+                           r"|kann we[gc]h?|fällt aus|faellt aus|ausfallen|(?:nicht|ni) kommen)\b",
+                           re.I)
 
 
 def unsure(u: Understanding, cfg: NluCfg) -> bool:
@@ -102,6 +103,8 @@ def guess_from_entities(talk: Talk, u: Understanding) -> str | None:
         return "book_appointment"
     if u.reference and u.has_time:
         return "reschedule_appointment"  # "… Freitag geht auch?"
+    if u.reference and answers.proof_beside_code(u.text):
+        return "check_appointment"  # a code and a name: show it (it needs both anyway)
     if u.office and u.has_time:
         return "book_appointment"  # "kann ich am Montag in Meißen vorbeikommen?"
     return None

@@ -158,6 +158,7 @@ class Runner:
     def __init__(self, harness: Harness) -> None:
         self.h = harness
         self.counter = 0
+        self._sms = False
 
     async def run(self, conv: Conversation) -> Outcome:
         self.counter += 1
@@ -173,6 +174,7 @@ class Runner:
             return Outcome(conv, [f"given: {exc}"], transcript)
         offered: list[dict[str, str]] = []
         last: list[Reply] = []
+        self._sms = conv.channel == "sms"
         all_text: list[str] = []
         for i, turn in enumerate(conv.turns, 1):
             try:
@@ -261,7 +263,13 @@ class Runner:
                         return b.payload
             titles = [b.title for r in last for b in r.buttons]
             raise LookupError(f"no button {turn['click']!r} in {titles}")
-        return self.fill(str(turn.get("user", "")), offered, given)
+        text = self.fill(str(turn.get("user", "")), offered, given)
+        options = [b.payload for r in last for b in r.buttons]
+        if self._sms and re.fullmatch(r"\s*\d{1,2}\s*", text) and options:
+            # the SMS channel lists buttons as numbered options; a bare number picks one
+            n = int(text)
+            return options[n - 1] if 1 <= n <= len(options) else text
+        return text
 
     def fill(self, text: str, offered: list[dict[str, str]], given: list[Appointment]) -> str:
         def sub(m: re.Match[str]) -> str:

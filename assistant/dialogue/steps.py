@@ -45,7 +45,10 @@ async def answer_time(talk: Talk, u: Understanding) -> bool:
     the time buttons typed (SMS: "1" for as soon as possible)."""
     task = talk.task
     assert task is not None
-    if not u.has_time and u.choice is not None:
+    choice = u.choice if u.choice is not None else answers.ordinal_choice(
+        normalize_spoken(u.text, talk.lang), 3)
+    if not u.has_time and choice is not None:
+        u.choice = choice
         buttons = blocks.time_buttons(talk)
         chosen = (parse_payload(buttons[u.choice - 1].payload)
                   if 1 <= u.choice <= len(buttons) else None)

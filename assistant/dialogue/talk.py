@@ -95,6 +95,7 @@ class Facts(BaseModel):
     proof: str | None = None
     last_service: str | None = None  # of the appointment just booked, moved or found
     last_office: str | None = None
+    last_start: datetime | None = None
 
 
 class ConversationState(BaseModel):

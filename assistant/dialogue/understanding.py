@@ -89,7 +89,7 @@ def parse_payload(text: str) -> Understanding | None:
     name, raw = m.group(1), m.group(2)
     try:
         args = json.loads(raw) if raw else {}
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: nested too deep
         raise BadPayload(text) from None
     if not isinstance(args, dict):
         raise BadPayload(text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,12 +18,28 @@ from assistant.booking.appointments import to_view
 from assistant.booking.validation import InvalidStart, StaffOverride
 from assistant.config import Closure, Office, Service
 from assistant.http import ics_feed
-from assistant.http.common import CTX, json_error, require_staff
-from assistant.http.openapi import SPEC, NewAppointment
+from assistant.http.common import CTX, BadJSON, json_error, loads_json, read_json, require_staff
+from assistant.http.openapi import SPEC, VIDEO_STATUSES, NewAppointment
 from assistant.nlu.client import NLUUnavailable
 from assistant.storage.models import Appointment, VideoRequest
 
 BERLIN = ZoneInfo("Europe/Berlin")
+# Dates and times a client may give: far enough to either side for any real question, and far
+# from the ends of Python's calendar (year 1 and 9999), where adding a day or changing the time
+# zone overflows.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+ROW_ID = re.compile(r"^[0-9]{1,10}$")  # a database id: digits only ...
+MAX_ROW_ID = 2**31 - 1  # ... within PostgreSQL's `integer`
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}),
+                              content_type="application/json")
+
+
+def _in_range(d: date, value: str) -> None:
+    if not FIRST_YEAR <= d.year <= LAST_YEAR:
+        raise _bad_request(f"date out of range (years {FIRST_YEAR} to {LAST_YEAR}): {value!r}")
 
 
 def closure_json(c: Closure, today: date) -> dict[str, Any]:
@@ -73,19 +90,23 @@ async def services(request: web.Request) -> web.Response:
 
 
 def _parse_when(value: str | None, default: datetime, end_of_day: bool = False) -> datetime:
+    """A date (its start, or with `end_of_day` its last second, in Berlin) or a date and time
+    (without an offset: Berlin). 400 for anything else, or outside the years FIRST_YEAR to
+    LAST_YEAR."""
     if not value:
         return default
     try:
         if len(value) == 10:
             d = date.fromisoformat(value)
+            _in_range(d, value)
             return datetime.combine(d, time(23, 59, 59) if end_of_day else time(0), BERLIN)
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": f"not an ISO-8601 date or time: {value!r}"}),
-            content_type="application/json",
-        ) from None
-    return dt if dt.tzinfo else dt.replace(tzinfo=BERLIN)
+        raise _bad_request(f"not an ISO-8601 date or time: {value!r}") from None
+    _in_range(dt.date(), value)
+    # The same moment in Berlin time: whatever offset the client wrote ("+00:53:28"), what
+    # the answer repeats of it is an RFC 3339 time.
+    return dt.astimezone(BERLIN) if dt.tzinfo else dt.replace(tzinfo=BERLIN)
 
 
 async def slots(request: web.Request) -> web.Response:
@@ -117,8 +138,8 @@ async def slots(request: web.Request) -> web.Response:
 async def nlu_parse(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = await read_json(request)
+    except BadJSON:
         return json_error(400, "invalid JSON")
     if not isinstance(body, dict) or not isinstance(body.get("text"), str):
         return json_error(400, "expected {\"text\": \"...\", \"now\": \"ISO-8601 (optional)\"}")
@@ -163,6 +184,7 @@ async def appointments(request: web.Request) -> web.Response:
                                                    .date().isoformat()))
     except ValueError:
         return json_error(400, "date must be YYYY-MM-DD")
+    _in_range(day, day.isoformat())
     frm = datetime.combine(day, time(0), office.tz)
     async with ctx.db() as session:
         rows = await session.scalars(
@@ -194,8 +216,12 @@ async def create_appointment(request: web.Request) -> web.Response:
     counter is taken."""
     require_staff(request)
     ctx = request.app[CTX]
+    raw = await request.read()
     try:
-        body = NewAppointment.model_validate_json(await request.read())
+        loads_json(raw)  # the shared checks for client JSON: depth, lone surrogates, NaN
+        body = NewAppointment.model_validate_json(raw)
+    except BadJSON:
+        return json_error(400, "invalid JSON")
     except ValidationError as exc:
         return body_error(exc)
     service, office = ctx.config.service(body.service), ctx.config.office(body.office)
@@ -253,6 +279,8 @@ async def video_requests(request: web.Request) -> web.Response:
     require_staff(request)
     ctx = request.app[CTX]
     status = request.query.get("status", "waiting")
+    if status not in VIDEO_STATUSES:
+        return json_error(400, "unknown status", statuses=list(VIDEO_STATUSES))
     async with ctx.db() as session:
         rows = await session.scalars(
             select(VideoRequest).where(VideoRequest.status == status)
@@ -265,10 +293,10 @@ async def take_video_request(request: web.Request) -> web.Response:
     """A clerk takes a waiting request (first come, first served)."""
     require_staff(request)
     ctx = request.app[CTX]
-    try:
-        rid = int(request.match_info["id"])
-    except ValueError:
+    raw = request.match_info["id"]
+    if not ROW_ID.match(raw) or int(raw) > MAX_ROW_ID:  # not "+1", "1_0", "١", 10**30
         return json_error(404, "no such request")
+    rid = int(raw)
     async with ctx.db() as session:
         done = await session.execute(
             update(VideoRequest).where(VideoRequest.id == rid, VideoRequest.status == "waiting")

@@ -7,6 +7,7 @@ import logging
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from assistant import app as lifecycle
 from assistant.context import Context
@@ -15,6 +16,7 @@ from assistant.http.common import CTX, json_error
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
+KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
 
 
 @web.middleware
@@ -25,8 +27,18 @@ async def errors(request: web.Request, handler):  # type: ignore[no-untyped-def]
     except web.HTTPException as exc:
         if exc.status >= 400 and exc.content_type != "application/json" and (
                 request.path.startswith(("/api/", "/webhooks/"))):
-            return json_error(exc.status, exc.reason)
+            response = json_error(exc.status, exc.reason)
+            # 405 says which methods the resource has (RFC 9110: Allow is required).
+            for name in KEPT_HEADERS:
+                if name in exc.headers:
+                    response.headers[name] = exc.headers[name]
+            return response
         raise
+    except (OperationalError, InterfaceError, OSError):
+        log.exception("database unavailable on %s %s", request.method, request.path)
+        response = json_error(503, "temporarily unavailable, please try again shortly")
+        response.headers["Retry-After"] = "10"
+        return response
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_error(500, "internal error")

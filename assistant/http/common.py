@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import json
 import logging
+import math
 import os
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -24,6 +28,67 @@ TOKEN_ENV = "AMTSBOTE_API_TOKEN"
 
 def json_error(status: int, message: str, **extra: object) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
+
+
+# -- reading JSON from clients -----------------------------------------------------------------
+
+MAX_JSON_DEPTH = 32  # nesting of objects and arrays; real requests need fewer than 10
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+class BadJSON(ValueError):
+    """Input that is not JSON we accept: malformed, not UTF-8, nested deeper than
+    `MAX_JSON_DEPTH`, a lone UTF-16 surrogate (`"\\ud800"`, which no UTF-8 text can hold)
+    or a number that is no finite value (`NaN`, `1e999`)."""
+
+
+def _no_constant(name: str) -> Any:
+    raise BadJSON(f"{name} is not a JSON number")
+
+
+def loads_json(data: str | bytes | bytearray, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON from a client. Every way in which the input can be bad raises `BadJSON`
+    (a ValueError) and nothing else: nesting deep enough to exhaust the parser's stack
+    (RecursionError) or deeper than `max_depth`, and strings that could not be stored,
+    logged or sent on as UTF-8 later."""
+    if isinstance(data, bytes | bytearray):
+        try:
+            data = bytes(data).decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadJSON("not UTF-8") from None
+    try:
+        value = json.loads(data, parse_constant=_no_constant)
+    except RecursionError:
+        raise BadJSON(f"nested deeper than {max_depth} levels") from None
+    except BadJSON:
+        raise
+    except ValueError as exc:  # JSONDecodeError; an integer of more than 4300 digits
+        raise BadJSON(str(exc)) from None
+    _check(value, max_depth)
+    return value
+
+
+def _check(value: Any, max_depth: int) -> None:
+    """Depth, strings and numbers of a parsed document (iteratively: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                raise BadJSON("a lone UTF-16 surrogate in a string")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise BadJSON("a number out of range")
+        elif isinstance(item, dict | list):
+            if depth >= max_depth:
+                raise BadJSON(f"nested deeper than {max_depth} levels")
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
+async def read_json(request: web.Request, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """The request's body as JSON (see `loads_json`); `BadJSON` for anything else."""
+    return loads_json(await request.read(), max_depth)
 
 
 def require_staff(request: web.Request) -> None:

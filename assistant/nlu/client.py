@@ -2,7 +2,13 @@
 
 When Rasa is down, slow or keeps failing, every call raises `NLUUnavailable` quickly: after
 `breaker_failures` failed calls in a row the breaker opens and calls fail at once for
-`breaker_seconds`; then one call is let through to probe whether Rasa is back.
+`breaker_seconds`; then one call is let through to probe whether Rasa is back (the calls that
+arrive while the probe is under way fail at once too), and its failure opens the breaker again.
+
+A timeout opens the breaker at once and is not retried: a Rasa that hangs (overloaded, stopped,
+a network that drops packets) would otherwise cost every message `timeout_seconds` times
+`retries + 1`. Refused connections and error answers are cheap, so they are retried and count
+towards `breaker_failures`.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ class RasaClient:
         self._session: aiohttp.ClientSession | None = None
         self._failures = 0
         self._open_until = 0.0
+        self._tripped = False  # opened and not closed by a success since
+        self._probing = False
 
     @property
     def breaker_open(self) -> bool:
@@ -49,6 +57,18 @@ class RasaClient:
         """Rasa's JSON for `text` (intent, intent_ranking, entities, text)."""
         if self.breaker_open:
             raise NLUUnavailable(f"Rasa at {self.url} failed repeatedly; not asking it for now")
+        probe = self._tripped
+        if probe:
+            if self._probing:
+                raise NLUUnavailable(f"Rasa at {self.url} failed; another call probes it")
+            self._probing = True
+        try:
+            return await self._attempts(text, probe)
+        finally:
+            if probe:
+                self._probing = False
+
+    async def _attempts(self, text: str, probe: bool) -> dict[str, Any]:
         error: Exception | None = None
         for attempt in range(self.retries + 1):
             if attempt:
@@ -58,17 +78,23 @@ class RasaClient:
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 error = exc
                 log.warning("Rasa parse failed (attempt %d): %r", attempt + 1, exc)
+                if isinstance(exc, TimeoutError):
+                    break  # a hung Rasa: asking again would only double the wait
                 continue
-            self._failures = 0
+            if self._tripped:
+                log.info("Rasa at %s answers again, breaker closed", self.url)
+            self._failures, self._tripped = 0, False
             return result
         self._failures += 1
-        if self._failures >= self.breaker_failures:
-            self._open_until = time.monotonic() + self.breaker_seconds
-            # Half-open afterwards: one more failure re-opens the breaker at once.
-            self._failures = self.breaker_failures - 1
-            log.error("Rasa at %s unavailable, breaker open for %ss", self.url,
-                      self.breaker_seconds)
+        if probe or isinstance(error, TimeoutError) or self._failures >= self.breaker_failures:
+            self._trip(error)
         raise NLUUnavailable(f"Rasa at {self.url} is unavailable: {error!r}") from error
+
+    def _trip(self, error: Exception | None) -> None:
+        self._open_until = time.monotonic() + self.breaker_seconds
+        self._tripped = True  # half-open afterwards: one probe, whose failure re-opens it
+        log.error("Rasa at %s unavailable (%r), breaker open for %ss", self.url, error,
+                  self.breaker_seconds)
 
     async def _post(self, text: str) -> dict[str, Any]:
         session = self._session_or_new()

@@ -153,13 +153,13 @@ class EntityResolver:
     def scan_lenient(self, text: str) -> list[Mention]:
         """Like `scan`, but also everyday words that double as names ("ich möchte mich
         ummelden"): for a message already known to be about booking a service."""
-        return self._scan(text, strict=False)
+        return self._scan(text, strict=False, typos=False)
 
-    def _scan(self, text: str, strict: bool) -> list[Mention]:
+    def _scan(self, text: str, strict: bool, typos: bool = True) -> list[Mention]:
         tokens = [(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
         used = [False] * len(tokens)
         found: list[Mention] = []
-        for fuzzy in (False, True):
+        for fuzzy in (False, True) if typos else (False,):
             for n in range(min(self._longest, len(tokens)), 0, -1):
                 for i in range(len(tokens) - n + 1):
                     if any(used[i : i + n]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -20,9 +21,15 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def create_engine(url: str, echo: bool = False) -> AsyncEngine:
+    """The engine for `url`. Bound parameters never appear in SQLAlchemy's errors or its
+    log (`hide_parameters`): they carry citizens' names, phone numbers and e-mail addresses."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        # aiosqlite's debug lines show every statement's parameters and every row returned.
+        logging.getLogger("aiosqlite").setLevel(max(logging.INFO,
+                                                    logging.getLogger("aiosqlite").level))
+        engine = create_async_engine(url, echo=echo, hide_parameters=True,
+                                     connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "do_connect")
         def _folder(*_: object) -> None:
@@ -41,7 +48,8 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, echo=echo, pool_size=20, max_overflow=40, pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, hide_parameters=True, pool_size=20,
+                               max_overflow=40, pool_pre_ping=True)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

@@ -205,3 +205,21 @@ class PluginState(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON)
     updated_at: Mapped[datetime]
+
+
+class FeedToken(Base):
+    """A read-only token for one office's staff calendar feed (`amtsbote feed-token`).
+
+    Only the token's SHA-256 is stored (the token is shown once, at creation), so each one
+    can be listed and revoked on its own without touching AMTSBOTE_API_TOKEN.
+    """
+
+    __tablename__ = "feed_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[str] = mapped_column(String(64), index=True)
+    label: Mapped[str | None] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
