@@ -8,6 +8,7 @@ Used by `tests/test_conversations.py` and by `amtsbote dialogue evaluate`.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import statistics
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from sqlalchemy import delete, select
 
-from assistant.booking import book
+from assistant.booking import book, references
 from assistant.booking.appointments import normalize_phone
 from assistant.messages import Reply
 from assistant.storage.models import Appointment, Base
@@ -250,6 +251,9 @@ class Runner:
             async with ctx.db() as session:
                 row = await session.get(Appointment, view.id)
                 assert row is not None
+                # A fixed code per conversation: the run does not depend on a random one.
+                row.reference = _fixed_reference(f"{conv.id}/{len(rows)}")
+                await session.commit()
                 rows.append(row)
         return rows
 
@@ -378,6 +382,17 @@ class Runner:
     @staticmethod
     def _describe(a: Appointment) -> str:
         return f"{a.service_id} {a.office_id} {a.start} {a.citizen_name!r} {a.phone} {a.email}"
+
+
+def _fixed_reference(seed: str) -> str:
+    alphabet = references.ALPHABET
+    digest = hashlib.sha256(seed.encode()).digest()
+    code = "".join(alphabet[b % len(alphabet)] for b in digest[:6])
+    if not any(c.isdigit() for c in code):
+        code = code[:5] + "7"
+    if not any(c.isalpha() for c in code):
+        code = "K" + code[1:]
+    return code
 
 
 @dataclass
