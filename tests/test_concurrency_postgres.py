@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 
 from assistant.booking import availability, book
 from assistant.storage.models import Appointment
@@ -49,3 +52,37 @@ async def test_sqlite_also_refuses_the_third_booking() -> None:
     async with Harness(nlu_url="http://127.0.0.1:9", now=NOW) as h:
         results = await _race(h, 10, "riesa")
         assert sum(r is not None for r in results) == 2
+
+
+async def test_the_database_itself_refuses_an_overlapping_booked_row(pg_url: str) -> None:
+    """Whatever writes appointments (an import, a script, a future entry point that forgets the
+    booking services), PostgreSQL refuses two booked rows of one counter that overlap, for any
+    start and end; cancelled rows do not count."""
+    async with Harness(database_url=pg_url, nlu_url="http://127.0.0.1:9", now=NOW) as h:
+        async with h.ctx.db() as session:
+            await session.execute(text("TRUNCATE appointments, occupancy, outbox, events CASCADE"))
+            await session.commit()
+        first = await book.book_now(
+            h.ctx, service_id="personalausweis", office_id="riesa", start=SLOT,
+            citizen=book.Citizen("Anna Berger", None, None),
+            origin=book.Origin(channel="staff", sender=None, language="de", actor="staff"))
+        assert first is not None
+
+        async def raw_copy(start: datetime, status: str = "booked") -> None:
+            async with h.ctx.db() as session:
+                await session.execute(text(
+                    "INSERT INTO appointments (reference, office_id, service_id, start, \"end\", "
+                    "counter, mode, status, channel, language, created_at, updated_at) "
+                    "SELECT :ref, office_id, service_id, CAST(:start AS timestamptz), "
+                    "CAST(:start AS timestamptz) + interval '20 minutes', "
+                    "counter, mode, :status, channel, language, created_at, updated_at "
+                    "FROM appointments WHERE id = :id"),
+                    {"ref": "R" + secrets.token_hex(2).upper(), "start": start, "status": status,
+                     "id": first.id})
+                await session.commit()
+
+        with pytest.raises(IntegrityError, match="appointments_no_overlap"):
+            await raw_copy(SLOT + timedelta(minutes=7))  # off the grid, overlapping
+        await raw_copy(SLOT + timedelta(minutes=7), status="cancelled")  # cancelled: allowed
+        await raw_copy(SLOT + timedelta(minutes=20))  # right after: allowed
+
