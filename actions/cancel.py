@@ -19,15 +19,7 @@ class CancelFlow(Flow):
         talk.say("cancel.confirm", buttons=blocks.yes_no(talk))
 
     async def answer(self, talk: Talk, u: Understanding) -> bool:
-        task = talk.task
-        assert task is not None
-        if task.step == "confirm":
-            return await steps.answer_confirm(talk, u)
-        if task.step == "reference":
-            return await steps.answer_reference(talk, u)
-        if task.step == "proof":
-            return await steps.answer_proof(talk, u)
-        return False
+        return await steps.answer_step(talk, u)
 
     async def step(self, talk: Talk, u: Understanding) -> None:
         await steps.manage_step(talk, u, self.intents)

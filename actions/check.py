@@ -17,13 +17,7 @@ class CheckFlow(Flow):
         talk.say("menu.anything_else", buttons=blocks.menu(talk))
 
     async def answer(self, talk: Talk, u: Understanding) -> bool:
-        task = talk.task
-        assert task is not None
-        if task.step == "reference":
-            return await steps.answer_reference(talk, u)
-        if task.step == "proof":
-            return await steps.answer_proof(talk, u)
-        return False
+        return await steps.answer_step(talk, u)
 
     async def step(self, talk: Talk, u: Understanding) -> None:
         task = talk.task

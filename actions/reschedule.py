@@ -28,7 +28,7 @@ class RescheduleFlow(Flow):
         office, service = cfg.office(task.office or ""), cfg.service(task.service or "")
         assert office is not None and service is not None
         if task.start is None and task.wants_earlier and task.current_start is not None:
-            blocks.earlier_or_later(talk, _earlier(talk), task.current_start)
+            blocks.search_earlier(talk, task.current_start)
         if task.start is None:
             task.step = "time"
             talk.say("reschedule.ask_time", buttons=blocks.time_buttons(talk))
@@ -56,10 +56,7 @@ class RescheduleFlow(Flow):
             return True
         if task.step == "time":
             return await steps.answer_time(talk, u)
-        return await {
-            "slot": steps.answer_slot, "confirm": steps.answer_confirm,
-            "reference": steps.answer_reference, "proof": steps.answer_proof,
-        }.get(task.step or "", _no)(talk, u)
+        return await steps.answer_step(talk, u)
 
     async def step(self, talk: Talk, u: Understanding) -> None:
         await steps.manage_step(talk, u, self.intents)
@@ -85,14 +82,6 @@ class RescheduleFlow(Flow):
                  office=office.name.get(talk.lang),
                  data={"reference": view.display_reference, "appointment": view.to_api(False)},
                  buttons=blocks.menu(talk, short=True))
-
-
-async def _no(talk: Talk, u: Understanding) -> bool:
-    return False
-
-
-def _earlier(talk: Talk) -> Understanding:
-    return Understanding(text="früher")
 
 
 @hookimpl

@@ -360,6 +360,14 @@ EARLIER = re.compile(r"\b(früher|frueher|eher|zeitiger|earlier|sooner)\b", re.I
 _LATER = re.compile(r"\b(später|spaeter|later)\b", re.I)
 
 
+def search_earlier(talk: Talk, before: datetime) -> None:
+    """Search from now until just before `before` (the appointment or the first offer)."""
+    task = talk.task
+    assert task is not None
+    task.start, task.end = talk.now, before - timedelta(minutes=5)
+    task.offered, task.chosen = [], None
+
+
 def earlier_or_later(talk: Talk, u: Understanding, before: datetime | None) -> bool:
     """"Geht auch früher?" / "anything later?" without a time: search before `before` (the
     appointment or the first offered slot) or after the last offered one. True if it asked."""
@@ -367,8 +375,9 @@ def earlier_or_later(talk: Talk, u: Understanding, before: datetime | None) -> b
     if task is None or u.has_time:
         return False
     if EARLIER.search(u.text) and before is not None:
-        task.start, task.end = talk.now, before - timedelta(minutes=5)
-    elif _LATER.search(u.text) and task.offered:
+        search_earlier(talk, before)
+        return True
+    if _LATER.search(u.text) and task.offered:
         last = task.offered[-1].start
         task.start, task.end = last + timedelta(minutes=5), last + timedelta(days=14)
     else:

@@ -290,6 +290,16 @@ async def step_proof(talk: Talk, u: Understanding) -> None:
     await advance(talk)
 
 
+async def answer_step(talk: Talk, u: Understanding) -> bool:
+    """The reader of the task's pending question among the shared ones (slot, summary,
+    reference, last name); False for any other step."""
+    task = talk.task
+    assert task is not None
+    reader = {"slot": answer_slot, "confirm": answer_confirm, "reference": answer_reference,
+              "proof": answer_proof}.get(task.step or "")
+    return await reader(talk, u) if reader else False
+
+
 async def manage_step(talk: Talk, u: Understanding, intents: frozenset[str]) -> None:
     """What is left of a message in a reschedule or cancel task."""
     task = talk.task
