@@ -8,6 +8,7 @@ The confirmation is rendered from the appointment as stored.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from assistant.plugin import (
     AppointmentView,
@@ -15,7 +16,9 @@ from assistant.plugin import (
     Contact,
     Flow,
     Office,
+    PersonTask,
     Service,
+    SlotTask,
     Talk,
     Understanding,
     advance,
@@ -31,18 +34,23 @@ from assistant.plugin import (
 )
 
 
+class BookTask(SlotTask, PersonTask):
+    """A booking: the wish, the slot chosen and held, the citizen it is for."""
+
+
 class BookFlow(Flow):
     name = "book"
     intents = frozenset({"book_appointment"})
+    state_model = BookTask
 
     async def advance(self, talk: Talk) -> None:
-        task, cfg = talk.task, talk.ctx.config
-        assert task is not None
+        task, cfg = talk.task_as(BookTask), talk.ctx.config
         service = cfg.service(task.service or "")
-        if service is None or (task.mode == "video" and not service.video):
-            if service is not None:
-                talk.say("video.not_for_service", service=service.name.get(talk.lang))
-                task.service = None
+        if service is not None and task.mode == "video" and not service.video:
+            # "Videotermin … für einen Reisepass": not by video; the same wish, in person
+            talk.say("video.not_for_service", service=service.name.get(talk.lang))
+            task.mode = "in_person"
+        if service is None:
             task.step = "service"
             talk.say("book.ask_service", buttons=[
                 Button(cfg.service(s).name.get(talk.lang), f'/inform{{"service": "{s}"}}')
@@ -98,32 +106,46 @@ class BookFlow(Flow):
         )
 
     async def begin(self, talk: Talk, u: Understanding) -> None:
-        task = talk.task
-        assert task is not None
+        task = talk.task_as(BookTask)
         task.any_office = answers.any_office(u.text)
         service = talk.ctx.config.service(task.service or "")
         if task.mode == "video" and service is not None and service.video:
             talk.say("video.possible", service=service.name.get(talk.lang))
 
     async def answer(self, talk: Talk, u: Understanding) -> bool:
-        task = talk.task
-        assert task is not None
+        task = talk.task_as(BookTask)
         if task.step == "office" and not u.office and answers.any_office(u.text):
             task.any_office = True
             await advance(talk)
             return True
         # "lieber doch in Riesa", "anything on Thursday instead?" may read as a reschedule:
         # the booking being made changes, nothing booked is to be moved yet.
-        if u.intent == "reschedule_appointment" and not u.reference and u.has_entities and (
-                blocks.absorb(talk, u)):
+        if (u.intent == "reschedule_appointment" or answers.corrects_itself(u.text)) and (
+                not u.reference and u.has_entities and task.step not in {"service", "office"}
+                and blocks.absorb(talk, u)):
             await blocks.release(talk)
             task.step = "slot"
+            await advance(talk)
+            return True
+        if blocks.day_relative(talk, u):  # "am Tag davor?"
+            await blocks.release(talk)
             await advance(talk)
             return True
         if task.offered and not u.reference and blocks.earlier_or_later(
                 talk, u, task.offered[0].start):  # "geht auch früher?", "anything later?"
             await blocks.release(talk)
             await advance(talk)
+            return True
+        given = answers.contact_answer(u.text, talk.lang) if task.step == "contact" else None
+        if given is not None and (
+                given.phone or given.email):  # "… 0170 3456789, aber nicht vor neun anrufen"
+            return await steps.answer_contact(talk, u)
+        if task.step == "contact" and not u.has_entities and given is None and (
+                name := answers.plausible_name(u.text)) and len(name.split()) >= 2 and (
+                name != task.name):  # the name, given late: "Rosemarie Winkler"
+            task.name = name
+            talk.learn(name=name)
+            talk.say("book.ask_contact", buttons=[talk.button("button.skip", "/skip")])
             return True
         if await steps.answer_correction(talk, u):
             return True
@@ -136,6 +158,8 @@ class BookFlow(Flow):
                 setattr(u, step, choices[picked - 1])
         if (step == "service" and u.service) or (step == "office" and u.office):
             blocks.absorb(talk, u)
+            if step == "service" and answers.asks_about_service(u.text):
+                await blocks.answer_aside(talk, u, "ask_service_info")
             await advance(talk)
             return True
         if step == "time":
@@ -146,20 +170,19 @@ class BookFlow(Flow):
             return await steps.answer_name(talk, u)
         if step == "contact":
             return await steps.answer_contact(talk, u)
-        if step == "confirm":
+        if step in {"confirm", "change"}:
             return await steps.answer_confirm(talk, u)
         return False
 
     async def step(self, talk: Talk, u: Understanding) -> None:
-        task = talk.task
-        assert task is not None
+        task = talk.task_as(BookTask)
         if task.step == "slot":
             await steps.step_slot(talk, u)
         elif task.step == "name":
             await steps.step_name(talk, u)
         elif task.step == "contact":
             await steps.step_contact(talk, u)
-        elif task.step == "confirm":
+        elif task.step in {"confirm", "change"}:
             await steps.step_confirm(talk, u, self.intents)
         else:  # service, office, time: anything with entities moves on
             if task.step == "time" and u.command == "asap":
@@ -172,8 +195,8 @@ class BookFlow(Flow):
             await advance(talk)
 
     async def confirm(self, talk: Talk) -> None:
-        task, ctx = talk.task, talk.ctx
-        assert task is not None and task.chosen is not None
+        task, ctx = talk.task_as(BookTask), talk.ctx
+        assert task.chosen is not None
         chosen = task.chosen
         office = ctx.config.office(chosen.office)
         service = ctx.config.service(task.service or "")
@@ -229,3 +252,8 @@ def booked(talk: Talk, a: AppointmentView, office: Office, service: Service) -> 
 @hookimpl
 def register_flows() -> list[Flow]:
     return [BookFlow()]
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    return sorted(Path(__file__).with_name("locales").glob("book.*.po"))

@@ -3,16 +3,31 @@ cancelled (or kept)."""
 
 from __future__ import annotations
 
-from assistant.plugin import Flow, Talk, Understanding, blocks, cancel, hookimpl, steps
+from pathlib import Path
+
+from assistant.plugin import (
+    Flow,
+    LookupTask,
+    Talk,
+    Understanding,
+    blocks,
+    cancel,
+    hookimpl,
+    steps,
+)
+
+
+class CancelTask(LookupTask):
+    """Cancelling: the appointment identified by reference and proof."""
 
 
 class CancelFlow(Flow):
     name = "cancel"
     intents = frozenset({"cancel_appointment"})
+    state_model = CancelTask
 
     async def advance(self, talk: Talk) -> None:
-        task = talk.task
-        assert task is not None
+        task = talk.task_as(CancelTask)
         if task.appointment_id is None and await blocks.identify(talk) is None:
             return
         task.step = "confirm"
@@ -25,8 +40,8 @@ class CancelFlow(Flow):
         await steps.manage_step(talk, u, self.intents)
 
     async def confirm(self, talk: Talk) -> None:
-        task = talk.task
-        assert task is not None and task.appointment_id is not None
+        task = talk.task_as(CancelTask)
+        assert task.appointment_id is not None
         view = await cancel.cancel(talk.ctx, task.appointment_id, talk.origin())
         talk.state.task = None
         if view is None:
@@ -39,3 +54,8 @@ class CancelFlow(Flow):
 @hookimpl
 def register_flows() -> list[Flow]:
     return [CancelFlow()]
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    return sorted(Path(__file__).with_name("locales").glob("cancel.*.po"))

@@ -3,7 +3,10 @@ are open that day), and where an office is. A side answer: the task under way go
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import re
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
 
 from assistant.plugin import (
     Button,
@@ -17,6 +20,12 @@ from assistant.plugin import (
     hookimpl,
     t,
 )
+
+_THAT_DAY = re.compile(r"\b(that day|same day|this day|an dem tag|an diesem tag|am selben tag"
+                       r"|am gleichen tag|dem tag|diesem tag)\b", re.I)
+_OTHER_OFFICE = re.compile(r"\b(any other|another|other office|other offices|anderes|andere[ns]?"
+                           r"|welche[sn]? (?:andere\w* )?(?:bürgerbüro|buergerbuero|büro|office)"
+                           r"|irgendein\w*)\b", re.I)
 
 
 class InformationFlow(Flow):
@@ -48,6 +57,8 @@ class InformationFlow(Flow):
             return
         if task is None:
             talk.learn(service=service.id)
+            if u.office and u.office in {o.id for o in cfg.offices_for(service.id)}:
+                talk.learn(office=u.office)  # "was brauche ich … in Großenhain?", then a booking
         talk.say(
             "info.service",
             service=service.name.get(lang),
@@ -67,9 +78,15 @@ class InformationFlow(Flow):
                             or facts.last_office or "")
         if u.office and task is None:
             talk.learn(office=u.office)
-        if u.start is not None and u.end is not None and (
-                u.end - u.start) < timedelta(days=1, hours=1) and not u.from_button:
-            self._hours_on_day(talk, office, u.start.date())
+        if _OTHER_OFFICE.search(u.text) and not u.office:
+            office = None  # "Is any other office open that day?": all of them
+        on = u.start.date() if u.start is not None and u.end is not None and (
+            u.end - u.start) < timedelta(days=1, hours=1) and not u.from_button else None
+        if on is None and facts.start is not None and (
+                _THAT_DAY.search(u.text) or answers.follows_up(u.text)):
+            on = facts.start.astimezone(talk.now.tzinfo).date()  # the day asked about before
+        if on is not None:
+            self._hours_on_day(talk, office, on)
             return
         if office is None:
             talk.say("hours.ask_office", buttons=[
@@ -98,6 +115,8 @@ class InformationFlow(Flow):
         cfg, lang = talk.ctx.config, talk.lang
         day_text = day(on, lang)
         holiday = holiday_name(on)
+        start = datetime.combine(on, dtime(0, 0), tzinfo=talk.now.tzinfo)
+        talk.learn(start=start, end=start.replace(hour=23, minute=59, second=59))
         open_ = []
         for o in [office] if office else cfg.offices:
             closure = o.closed_on(on)
@@ -148,3 +167,8 @@ class InformationFlow(Flow):
 @hookimpl
 def register_flows() -> list[Flow]:
     return [InformationFlow()]
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    return sorted(Path(__file__).with_name("locales").glob("information.*.po"))

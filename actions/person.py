@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from assistant.plugin import Flow, Talk, Understanding, blocks, escalate, hookimpl, t
 
 
@@ -29,3 +31,8 @@ class PersonFlow(Flow):
 @hookimpl
 def register_flows() -> list[Flow]:
     return [PersonFlow()]
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    return sorted(Path(__file__).with_name("locales").glob("person.*.po"))

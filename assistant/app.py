@@ -10,8 +10,8 @@ from typing import Any
 from assistant.config import Config
 from assistant.context import Context
 from assistant.dialogue.engine import Dialogue
+from assistant.nlu import language
 from assistant.nlu.client import RasaClient
-from assistant.nlu.language import detect_language
 from assistant.nlu.parse import NLU
 from assistant.outbox import Outbox
 from assistant.outbox_handlers import register_core_handlers
@@ -50,7 +50,7 @@ async def build_context(
 
 async def start(ctx: Context, run_outbox: bool = True) -> None:
     # Load the language models now, not on the first citizen's message (about a second).
-    await asyncio.to_thread(detect_language, "Guten Tag, ich brauche einen Termin")
+    await asyncio.to_thread(language.load_models)
     await ctx.call_all("startup", ctx=ctx)
     if run_outbox and ctx.outbox:
         ctx.outbox.start()

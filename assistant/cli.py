@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -42,6 +43,10 @@ async def _serve(config: Config, host: str, port: int, announce: str | None = No
     # the connections between them (README, "Several workers").
     site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
     await site.start()
+    # What start-up made (configuration, catalogue tables, models) lives as long as the
+    # process: frozen, the garbage collector's full passes no longer walk it while serving.
+    gc.collect()
+    gc.freeze()
     print(f"Amtsbote listens on http://{host}:{port}", flush=True)
     if announce:
         print(announce, flush=True)

@@ -35,7 +35,8 @@ def require_env(name: str) -> str:
     return value
 
 
-BUILTIN_FLOWS = ("book", "reschedule", "cancel", "check", "video", "information", "person")
+BUILTIN_FLOWS = ("book", "reschedule", "cancel", "check", "video", "information", "person",
+                 "faq")
 
 
 class Strict(BaseModel):
@@ -254,6 +255,8 @@ class ServerCfg(Strict):
     # Reverse proxies (addresses or CIDRs) whose X-Forwarded-For is believed; from any other
     # peer the header is ignored and the peer's address is the client's.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # How long the staff API keeps an `Idempotency-Key` and its answer (assistant/idempotency.py).
+    idempotency_key_hours: float = Field(default=24, gt=0)
     # Environment variable with the kiosk terminals' tokens: `name=token,name=token`
     # (tokens of at least 16 characters). A kiosk sends its token as X-Amtsbote-Terminal or
     # opens /kiosk?terminal=TOKEN once, which keeps it in a cookie.
@@ -302,6 +305,15 @@ class RetentionCfg(Strict):
     conversation_idle_hours: int = 24
 
 
+class FaqEntry(Strict):
+    """A question the office answers the same way every time ("Kann ich online bezahlen?"):
+    it matches when all words of one of its `keywords` are in the message, in any order."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    keywords: list[str] = Field(min_length=1)
+    answer: I18nText
+
+
 class Config(Strict):
     """Everything Amtsbote reads from config.yml (Rasa's keys are kept aside in `rasa`)."""
 
@@ -320,6 +332,7 @@ class Config(Strict):
         name: {} for name in BUILTIN_FLOWS})
     offices: list[Office]
     services: list[Service]
+    faq: list[FaqEntry] = Field(default_factory=list)
     rasa: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -479,7 +492,7 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     if catalogue:
         cat_doc = _Doc((cfg_path.parent / str(catalogue)).resolve())
         cat = _interpolate(cat_doc.data, (), cat_doc)
-        for key in ("offices", "services"):
+        for key in ("offices", "services", "faq"):
             if key in cat:
                 if key in data:
                     raise ConfigError(_located(doc, (key,), "given both inline and in catalogue"))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Awaitable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -57,6 +58,18 @@ def shutdown(ctx: Context) -> Awaitable[None] | None:
 
 
 @hookspec
+def message_catalogs() -> list[Path]:
+    """Return this plugin's message catalogs: `.po` files named `<name>.<language>.po`.
+
+    One file per language (`de` and `en`: `whatsapp.de.po`, `whatsapp.en.po`) with symbolic
+    msgids, best prefixed with the plugin's name (`whatsapp.welcome`). The core merges them
+    with its own texts when it registers the plugin, so `t(key)` finds them while the plugin
+    is enabled; a key that the core or another plugin already defines stops start-up with
+    both file names.
+    """
+
+
+@hookspec
 def register_commands(subparsers: argparse._SubParsersAction) -> None:
     """Add `amtsbote` subcommands: `subparsers.add_parser(...).set_defaults(func=f)` where
     `f(args) -> int`; `args.config` is the config path. Only enabled plugins are asked."""
@@ -70,7 +83,8 @@ def register_routes(app: web.Application, ctx: Context) -> None:
     """Add this channel's HTTP routes (webhooks, pages, static files) to the aiohttp app.
 
     Routes call `ctx.dialogue.handle(Incoming(...))` and render the returned replies in the
-    channel's own format. Use `ctx.deliveries` to handle a redelivered webhook only once.
+    channel's own format. `ctx.first_delivery(channel, id)` handles a redelivered webhook
+    only once.
     """
 
 

@@ -33,8 +33,13 @@ async def calendar(ctx: Context, payload: dict[str, Any]) -> None:
 
 
 async def notify(ctx: Context, payload: dict[str, Any]) -> None:
+    """Notify of the appointment as it is now. A confirmation or a move of an appointment
+    cancelled since (retried after a mail server was down, say) is dropped: it would arrive
+    after, or besides, the cancellation's own notice."""
     a = await _appointment(ctx, payload)
     if a is None or a.anonymized_at is not None:
+        return
+    if payload["event"] != "cancelled" and a.status != "booked":
         return
     await ctx.call_all("notify", ctx=ctx, event=payload["event"], appointment=to_view(a),
                        extra=payload.get("extra", {}))

@@ -14,7 +14,7 @@ What is here
 ------------
 Hooks
     `hookimpl` marks a plugin's hook implementations; the hooks themselves are specified in
-    assistant/hookspecs.py (docs/plugins.md describes them).
+    assistant/hookspecs.py (docs/plugin-hooks.md describes them).
 The context
     `Context` is handed to every hook: configuration, database sessions, the plugin manager,
     `ctx.now()`, plugin settings and state. A command-line entry point gets one from
@@ -40,7 +40,10 @@ Booking services
     an `AppointmentView`.
 Conversation flows
     `Flow` (subclass it; register with the `register_flows` hook), `Talk` (one turn: `say`,
-    `button`, `task`, `facts`, `learn`), the typed state `Task`, `Contact`, `SlotRef`,
+    `button`, `task`, `task_as`, `facts`, `learn`), the typed state: each flow's own model
+    (`Flow.state_model`) built from the base `Task` and the parts `SlotTask` (choosing a
+    slot), `PersonTask` (name, contact), `LookupTask` (finding an appointment), with
+    `Contact`, `SlotRef`,
     `Understanding` (what a message means), `advance` (let the task's flow ask its next
     question); the building blocks `blocks` (buttons, the wish, offering and taking a slot,
     identifying an appointment), `steps` (the shared questions: slot, name, contact, summary,
@@ -48,7 +51,9 @@ Conversation flows
     `holiday_name` for a public holiday.
 Language
     `t` (a catalogue text), `has`, `catalog`, `LANGUAGES`, `BABEL_LOCALE`, and the date
-    formats `when`, `day`, `clock`; `normalize_spoken` for speech-to-text input.
+    formats `when`, `day`, `clock`; `normalize_spoken` for speech-to-text input. A plugin's
+    own texts are `.po` files beside it (`locales/<name>.de.po`, `locales/<name>.en.po`) that
+    its `message_catalogs` hook returns; `t` finds them while the plugin is enabled.
 HTTP and calendars
     `json_error` for webhook answers; `read_json` / `loads_json` read JSON from clients
     (depth-limited, lone surrogates refused; anything bad raises `BadJSON`); `RateLimiter`
@@ -56,6 +61,15 @@ HTTP and calendars
     kiosk terminals, per-client and global limits; a `Client`) and `too_many_requests`
     (429 with Retry-After); the iCalendar builders `appointment_event`, `calendar_of`,
     `event_uid` and `is_own_uid`.
+
+Testing a plugin
+----------------
+Tests use the test kit `assistant.testing` (not this module), which pytest loads with
+Amtsbote: the fixture `amtsbote` is the real application (throwaway database, movable clock
+`amtsbote.clock`, `say`, `http()`, `run_outbox_now()`) with the plugins your fixture
+`amtsbote_plugins` returns; `scripted_rasa.script` says what Rasa's stand-in answers to which
+text. Real peers (SMTP, CalDAV, PostgreSQL, Synapse, Chromium, Rasa) are opt-in:
+`pytest_plugins = ["assistant.testing.peers.smtp"]`. Example: tests/test_test_kit.py.
 
 For now, not yet behind a service
 ---------------------------------
@@ -82,11 +96,20 @@ from assistant.booking.appointments import to_view
 from assistant.booking.book import Citizen, Origin
 from assistant.booking.slots import holiday_name
 from assistant.booking.validation import InvalidStart, StaffOverride
-from assistant.config import Config, ConfigError, Office, Service, load_config, require_env
+from assistant.config import (
+    Config,
+    ConfigError,
+    FaqEntry,
+    Office,
+    Service,
+    load_config,
+    require_env,
+)
 from assistant.context import Context, command_context
 from assistant.dialogue import answers, blocks, steps
 from assistant.dialogue.flow import Flow, advance
-from assistant.dialogue.talk import Contact, SlotRef, Talk, Task
+from assistant.dialogue.talk import Talk
+from assistant.dialogue.tasks import Contact, LookupTask, PersonTask, SlotRef, SlotTask, Task
 from assistant.dialogue.understanding import Understanding
 from assistant.hookspecs import hookimpl
 from assistant.http.common import (
@@ -122,18 +145,22 @@ __all__ = [
     "ConfigError",
     "Contact",
     "Context",
+    "FaqEntry",
     "Flow",
     "Incoming",
     "InvalidStart",
+    "LookupTask",
     "Meeting",
     "Office",
     "Origin",
+    "PersonTask",
     "Policy",
     "RateLimiter",
     "Reply",
     "Report",
     "Service",
     "SlotRef",
+    "SlotTask",
     "StaffOverride",
     "Talk",
     "Task",

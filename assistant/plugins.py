@@ -1,15 +1,25 @@
 """The plugin manager: discovers plugins through the `amtsbote` entry-point group.
 
 Built-in plugins are listed in Amtsbote's own pyproject.toml exactly like a third-party package
-would list its own, so there is one way in. Only plugins that config.yml enables are registered;
-`amtsbote plugins` shows the rest as installed but off.
+would list its own, so there is one way in. Only plugins that config.yml enables are registered,
+and only their message catalogs are merged into the texts; `amtsbote plugins` shows the rest
+as installed but off.
+
+`AMTSBOTE_TRACE_HOOKS=1` logs every hook call: the hook, the plugins implementing it and the
+time it took (and, for awaitables, the time until they were done); never the arguments.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -18,8 +28,12 @@ from pydantic import BaseModel, ValidationError
 
 from assistant import hookspecs
 from assistant.config import Config, ConfigError
+from assistant.i18n import CatalogError, use_catalogs
 
 GROUP = "amtsbote"
+TRACE_ENV = "AMTSBOTE_TRACE_HOOKS"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -42,7 +56,53 @@ def installed_plugins() -> list[InstalledPlugin]:
 def new_manager() -> pluggy.PluginManager:
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
+    if os.environ.get(TRACE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
+        trace_hooks(pm)
     return pm
+
+
+def trace_hooks(pm: pluggy.PluginManager) -> Callable[[], None]:
+    """Log each hook call with its plugins and duration; returns the function that stops it.
+
+    Only names and times are logged: the arguments (appointments, citizens' messages) and the
+    results never are, nor an exception's message (only its class).
+    """
+    started: dict[int, float] = {}
+
+    def before(hook: str, impls: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]) -> None:
+        started[id(kwargs)] = time.perf_counter()
+
+    def after(outcome: pluggy.Result[object], hook: str, impls: Sequence[pluggy.HookImpl],
+              kwargs: Mapping[str, object]) -> None:
+        ms = (time.perf_counter() - started.pop(id(kwargs))) * 1000
+        plugins = ", ".join(_plugin_name(pm, i) for i in reversed(impls)) or "-"
+        if outcome.exception is not None:
+            log.info("hook %s [%s] raised %s after %.2f ms", hook, plugins,
+                     type(outcome.exception).__name__, ms)
+            return
+        log.info("hook %s [%s] %.2f ms", hook, plugins, ms)
+        result = outcome.get_result()
+        if inspect.isawaitable(result):
+            outcome.force_result(_timed(hook, result))
+        elif isinstance(result, list) and any(inspect.isawaitable(r) for r in result):
+            outcome.force_result([_timed(hook, r) if inspect.isawaitable(r) else r
+                                  for r in result])
+
+    return pm.add_hookcall_monitoring(before, after)
+
+
+async def _timed(hook: str, awaitable: Awaitable[object]) -> object:
+    start = time.perf_counter()
+    try:
+        return await awaitable
+    finally:
+        log.info("hook %s awaited %.2f ms", hook, (time.perf_counter() - start) * 1000)
+
+
+def _plugin_name(pm: pluggy.PluginManager, impl: pluggy.HookImpl) -> str:
+    """The name a plugin was registered under; the class name of an unnamed object."""
+    name = impl.plugin_name
+    return name if not name.isdigit() else type(impl.plugin).__name__
 
 
 def create_manager(config: Config, extra: list[Any] | None = None) -> pluggy.PluginManager:
@@ -66,9 +126,26 @@ def create_manager(config: Config, extra: list[Any] | None = None) -> pluggy.Plu
     for obj in extra or []:
         pm.register(obj)
     pm.check_pending()
+    try:
+        use_catalogs(catalog_files(pm))
+    except CatalogError as exc:
+        raise ConfigError(f"message catalogs of the enabled plugins: {exc}") from None
     for name in sorted(enabled):
         validate_settings(pm, config, name)
     return pm
+
+
+def catalog_files(pm: pluggy.PluginManager) -> list[Path]:
+    """The message catalogs (`.po` files) the registered plugins bring."""
+    return [Path(p) for files in pm.hook.message_catalogs() for p in files or ()]
+
+
+def installed_catalog_files() -> list[Path]:
+    """The message catalogs of every installed plugin, enabled or not (for checks and tests)."""
+    pm = new_manager()
+    for plugin in installed_plugins():
+        pm.register(_load(plugin), name=plugin.name)
+    return catalog_files(pm)
 
 
 def _load(plugin: InstalledPlugin) -> ModuleType:

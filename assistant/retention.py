@@ -2,7 +2,8 @@
 
 What goes, and when (defaults in brackets; config.yml `retention:` and `plugins.retention:`):
 
-- appointments: name, name key, phone, e-mail, channel address and video links are cleared and
+- appointments: name, name key, phone, e-mail, channel address, video links and a staff
+  override's reason (free text that may name the citizen) are cleared and
   `anonymized_at` set once `personal_data_days` [1] have passed since the appointment's end, or
   since its cancellation for a cancelled one. Reference, service, office and times stay (the
   counter's calendar and the statistics need them; alone they name nobody).
@@ -14,6 +15,8 @@ What goes, and when (defaults in brackets; config.yml `retention:` and `plugins.
 - wrong reference/name attempts: after `verification_failure_hours` [24], never inside the
   throttling window.
 - finished outbox items (payloads): after `outbox_done_days` [7]; unfinished ones stay.
+- staff API `Idempotency-Key`s with the answers they replay (which may name the citizen): once
+  expired (`server.idempotency_key_hours` [24]), and after `personal_data_days` at the latest.
 - the event log holds no personal data and stays for the statistics.
 
 Every step is one idempotent UPDATE or DELETE, so several workers may run it at once.
@@ -34,6 +37,7 @@ from assistant.storage.models import (
     Appointment,
     Conversation,
     Delivery,
+    IdempotencyKey,
     OutboxItem,
     VerificationFailure,
     VideoRequest,
@@ -68,13 +72,14 @@ class Report:
     deliveries: int = 0
     verification_failures: int = 0
     outbox_items: int = 0
+    idempotency_keys: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
 
 PERSONAL = {"citizen_name": None, "name_key": None, "phone": None, "email": None, "sender": None,
-            "video_url": None, "staff_video_url": None}
+            "video_url": None, "staff_video_url": None, "override_reason": None}
 REQUEST_PERSONAL = {"callback_number": None, "citizen_url": None, "staff_url": None}
 
 
@@ -100,6 +105,8 @@ def _steps(policy: Policy, now: datetime) -> list[tuple[str, Any, ColumnElement[
             OutboxItem.done_at.is_not(None),
             OutboxItem.done_at < now - timedelta(days=policy.outbox_done_days),
         ), {}),
+        ("idempotency_keys", IdempotencyKey, or_(
+            IdempotencyKey.expires_at <= now, IdempotencyKey.created_at < personal), {}),
     ]
 
 

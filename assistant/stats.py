@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from assistant.storage.db import insert_rows
 from assistant.storage.models import Event
 
 ACTIONS = ("booked", "rescheduled", "cancelled")
 
 
-def record(
-    session: AsyncSession,
+def event(
     kind: str,
     *,
     now: datetime,
@@ -31,21 +31,22 @@ def record(
     conversation_seconds: int | None = None,
     staff_seconds: int | None = None,
     actor: str = "citizen",
-) -> None:
-    session.add(
-        Event(
-            at=now,
-            kind=kind,
-            actor=actor,
-            channel=channel,
-            language=language,
-            office_id=office_id,
-            service_id=service_id,
-            turns=turns,
-            conversation_seconds=conversation_seconds,
-            staff_seconds=staff_seconds,
-        )
-    )
+) -> dict[str, Any]:
+    """One row of the event log."""
+    return {"at": now, "kind": kind, "actor": actor, "channel": channel, "language": language,
+            "office_id": office_id, "service_id": service_id, "turns": turns,
+            "conversation_seconds": conversation_seconds, "staff_seconds": staff_seconds}
+
+
+def record(session: AsyncSession, kind: str, *, now: datetime, channel: str,
+           **fields: Any) -> None:
+    """Add an event to the session (fields as for `event`); written with the next flush."""
+    session.add(Event(**event(kind, now=now, channel=channel, **fields)))
+
+
+async def write(session: AsyncSession, events: list[dict[str, Any]]) -> None:
+    """Write `event` rows at once, with one statement (no ORM flush)."""
+    await insert_rows(session, Event.__table__, events)
 
 
 async def summary(session: AsyncSession, frm: datetime, to: datetime) -> dict[str, Any]:

@@ -48,15 +48,20 @@ class AppointmentView:
     video_url: str | None
     created_at: datetime
     updated_at: datetime
+    # Why staff booked it outside the opening hours, on a closure or a holiday (staff text).
+    override_reason: str | None = None
 
     @property
     def display_reference(self) -> str:
         return f"{self.reference[:3]}-{self.reference[3:]}"
 
     def to_api(self, include_personal: bool = True) -> dict[str, Any]:
+        """The staff API's JSON; without `include_personal` (for the citizen's own channel)
+        no phone, e-mail or staff override reason."""
         citizen: dict[str, Any] = {"name": self.citizen_name}
         if include_personal:
             citizen.update(phone=self.phone, email=self.email)
+        staff = {"override_reason": self.override_reason} if include_personal else {}
         return {
             "reference": self.display_reference,
             "service": self.service,
@@ -71,4 +76,5 @@ class AppointmentView:
             "citizen": citizen if include_personal else {"name": self.citizen_name},
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
+            **staff,
         }

@@ -2,8 +2,8 @@
 
     .venv/bin/python -m bench.matrix_roundtrip [--citizens 10] [--turns 5] [--rasa URL]
 
-Starts a throwaway Synapse (tests/peers/synapse.py), registers a bot and citizens, runs the
-real application with tests/configs/matrix.yml and prints:
+Starts a throwaway Synapse (assistant/testing/peers/synapse.py), registers a bot and citizens,
+runs the real application with tests/configs/matrix.yml and prints:
 - cold start: application start until a citizen who invited the bot has its greeting;
 - reply latency: citizen sends a message until the bot's whole answer has arrived (p50/p95);
 - the same with N citizens chatting at once, and messages per second overall;
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from assistant.testing import Harness
-from tests.peers.synapse import ChatClient, Synapse, running_synapse
+from assistant.testing.peers.synapse import ChatClient, Synapse, running_synapse
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "tests" / "configs" / "matrix.yml"

@@ -17,26 +17,24 @@ import argparse
 import asyncio
 import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from sqlalchemy import insert
+
+from assistant.booking import book as booking
+from assistant.booking.availability import free_slots
+from assistant.retention import Policy, purge
+from assistant.storage.models import Appointment
+from assistant.testing import Harness
+from assistant.testing.peers.smtp import SMTPPeer
+from plugins.appointment_page import personal_link
+from plugins.notify_email import build_message
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from sqlalchemy import insert  # noqa: E402
-
-from assistant.booking import book as booking  # noqa: E402
-from assistant.booking.availability import free_slots  # noqa: E402
-from assistant.retention import Policy, purge  # noqa: E402
-from assistant.storage.models import Appointment  # noqa: E402
-from assistant.testing import Harness  # noqa: E402
-from plugins.appointment_page import personal_link  # noqa: E402
-from plugins.notify_email import build_message  # noqa: E402
-from tests.peers.smtp import SMTPPeer  # noqa: E402
 
 CONFIG = ROOT / "tests" / "configs" / "email.yml"
 

@@ -1,8 +1,8 @@
 """Benchmark: N concurrent simulated citizens book appointments by free text over REST.
 
-Prints messages/s, p50/p95 latency per message, completed bookings/s and double bookings
-(must be 0), then bare Rasa `/model/parse` throughput at the same concurrency and the ratio
-end-to-end / bare.
+Prints messages/s, p50/p95 latency per message, how many messages needed Rasa, the server's
+CPU time per message, completed bookings/s and double bookings (must be 0), then bare Rasa
+`/model/parse` throughput at the same concurrency and the ratio end-to-end / bare.
 
     .venv/bin/python bench/rest_conversations.py --concurrency 16 --conversations 96
 
@@ -56,6 +56,15 @@ async def nlu_counts(base: str) -> tuple[float, float]:
         return float(m.group(1)) if m else 0.0
 
     return value("amtsbote_nlu_calls_total"), value("amtsbote_nlu_skipped_total")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) a process has used so far; None where /proc is missing."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -198,7 +207,7 @@ async def main() -> None:
     rasa = os.environ.get("RASA_URL")
     if not rasa:
         model = rasa_runner.ensure_model(config.path, ROOT)
-        rasa_proc = rasa_runner.start_server(model, port=15005)
+        rasa_proc = rasa_runner.start_server(model.path, port=15005, root=ROOT)
         rasa = "http://127.0.0.1:15005"
     tmp = tempfile.TemporaryDirectory()
     db_url = args.database_url or f"sqlite+aiosqlite:///{tmp.name}/bench.sqlite3"
@@ -217,7 +226,9 @@ async def main() -> None:
         await run_conversations(url, 2, 4)  # warm-up
         base = f"http://127.0.0.1:{args.port}"
         calls0, skipped0 = await nlu_counts(base)
+        cpu0 = cpu_seconds(server.pid)
         res = await run_conversations(url, args.concurrency, args.conversations, args.think)
+        cpu1 = cpu_seconds(server.pid)
         calls1, skipped1 = await nlu_counts(base)
         lat = res["latencies"]
         e2e = res["messages"] / res["elapsed"]
@@ -233,6 +244,9 @@ async def main() -> None:
               f"{skipped1 - skipped0:.0f}")
         print(f"latency p50 / p95          {statistics.median(lat) * 1000:.0f} ms / "
               f"{percentile(lat, 95) * 1000:.0f} ms")
+        if cpu0 is not None and cpu1 is not None:
+            print(f"server CPU per message     {(cpu1 - cpu0) / res['messages'] * 1000:.1f} ms "
+                  f"({(cpu1 - cpu0) / res['elapsed']:.0%} of one core)")
         print(f"completed bookings         {len(res['refs'])} "
               f"({len(res['refs']) / res['elapsed']:.2f}/s)")
         print(f"double bookings            {dups}")

@@ -26,25 +26,23 @@ import os
 import platform
 import random
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import caldav
+import radicale
+from caldav.elements import dav
+from icalendar import Calendar, Event, Timezone
+
+from assistant.booking.availability import offer
+from assistant.booking.book import Citizen, Origin, book_now
+from assistant.testing import BERLIN, Harness
+from assistant.testing.peers.radicale import CALDAV_USER, Radicale, caldav_options, office_calendar
+from plugins.calendar_caldav import office_runtime
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import caldav  # noqa: E402
-import radicale  # noqa: E402
-from caldav.elements import dav  # noqa: E402
-from icalendar import Calendar, Event, Timezone  # noqa: E402
-
-from assistant.booking.availability import offer  # noqa: E402
-from assistant.booking.book import Citizen, Origin, book_now  # noqa: E402
-from assistant.testing import BERLIN, Harness  # noqa: E402
-from plugins.calendar_caldav import office_runtime  # noqa: E402
-from tests.peers.radicale import CALDAV_USER, Radicale, caldav_options, office_calendar  # noqa: E402
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN)
 SUMMARIES = ["Teambesprechung", "Schulung", "Urlaub", "Telefondienst", "Arzttermin", "Pause"]
@@ -104,8 +102,8 @@ def populate(server: Radicale, bodies: list[bytes], how: str) -> tuple[str, floa
 
 async def measure(server: Radicale, url: str, runs: int) -> dict[str, float | int]:
     cal = server.client().calendar(url=url)
-    config = office_calendar("caldav", caldav_options(server, cal, cache_seconds=3600,
-                                                      timeout_seconds=600))
+    config = office_calendar(ROOT / "tests" / "configs" / "caldav.yml", "caldav",
+                             caldav_options(server, cal, cache_seconds=3600, timeout_seconds=600))
     async with Harness(config, now=NOW) as h:
         office = h.ctx.config.office("meissen")
         # Warm the application's own code paths on an office without external calendar, so

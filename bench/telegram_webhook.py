@@ -4,10 +4,10 @@ N simulated chats at a given concurrency each tap through the start of a booking
 "Termin buchen", a service, an office, a time range: five updates, all button payloads, so Rasa
 is not involved and the figures are the channel's + dialogue's own cost). Every update is
 posted to the real web app as Telegram posts it (JSON + secret header); replies go out through
-python-telegram-bot to the local Bot API fake (tests/peers/telegram_api.py), which answers at
-once. Prints updates/s, p50/p95/max webhook latency (until the replies were sent), messages
-sent, CPU time per update next to the same turns fed straight into the dialogue, and the
-process's peak RSS. On a busy machine trust the CPU figures more than the wall-clock ones.
+python-telegram-bot to the local Bot API fake (assistant/testing/peers/telegram_api.py), which
+answers at once. Prints updates/s, p50/p95/max webhook latency (until the replies were sent),
+messages sent, CPU time per update next to the same turns fed straight into the dialogue, and
+the process's peak RSS. On a busy machine trust the CPU figures more than the wall-clock ones.
 
     .venv/bin/python bench/telegram_webhook.py --chats 200 --concurrency 20 [--database-url URL]
 """
@@ -18,23 +18,20 @@ import argparse
 import asyncio
 import os
 import resource
-import socket
 import statistics
-import sys
 import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from aiohttp.test_utils import TestServer
+
+from assistant.http.app import create_app
+from assistant.testing import Harness, button, free_port
+from assistant.testing.peers.telegram_api import FakeTelegram
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from aiohttp.test_utils import TestServer  # noqa: E402
-
-from assistant.http.app import create_app  # noqa: E402
-from assistant.testing import Harness, button  # noqa: E402
-from tests.peers.telegram_api import FakeTelegram  # noqa: E402
 
 SECRET = "bench-webhook-secret"
 TAPS = ["Termin buchen", "Personalausweis", "Riesa", "Nächste Woche"]
@@ -45,15 +42,9 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def main(chats: int, concurrency: int, database_url: str | None) -> None:
     async with FakeTelegram() as tg:
-        port = _free_port()
+        port = free_port()
         os.environ.update(TELEGRAM_TOKEN=tg.token, TELEGRAM_API_URL=tg.url,
                           TELEGRAM_MODE="webhook", TELEGRAM_WEBHOOK_SECRET=SECRET,
                           TELEGRAM_WEBHOOK_URL=f"http://127.0.0.1:{port}/webhooks/telegram",

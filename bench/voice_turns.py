@@ -25,12 +25,11 @@ from pathlib import Path
 from xml.etree import ElementTree
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from assistant.nlu import rasa_runner
+from assistant.testing import Harness
+from assistant.testing.peers import twilio_api
 
-from assistant.nlu import rasa_runner  # noqa: E402
-from assistant.testing import Harness  # noqa: E402
-from tests.peers import twilio_api  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 CONFIG = ROOT / "tests" / "configs" / "twilio.yml"
 PATH = "/webhooks/twilio/voice"

@@ -712,3 +712,8 @@ def staff_notice(ctx: Context, office: Office, kind: str, text: str) -> None:
     bot = _BOTS.get(id(ctx))
     if bot is not None:
         bot.staff_notice(office, kind, text)
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    return sorted(Path(__file__).with_name("locales").glob("matrix.*.po"))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -303,3 +304,8 @@ async def send(ctx: Context, number: str, replies: list[Reply]) -> bool:
     if listed:
         await _remember(ctx, number, listed, replies[-1].language)
     return True
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    return sorted(Path(__file__).with_name("locales").glob("sms.*.po"))

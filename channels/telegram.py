@@ -28,6 +28,7 @@ import time
 import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from aiohttp import web
@@ -718,3 +719,8 @@ def staff_notice(ctx: Context, office: Office, kind: str, text: str) -> None:
     running = _channels.get(id(ctx))
     if running is not None:
         running.staff_notice(office, text)
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    return sorted(Path(__file__).with_name("locales").glob("telegram.*.po"))

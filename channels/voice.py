@@ -25,6 +25,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -822,3 +823,10 @@ def cmd_preview(args: argparse.Namespace) -> int:
                    check=True)
     print(f"\nwrote {args.out}")
     return 0
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    """Its texts, and the SMS channel's short forms for reminders sent by SMS."""
+    locales = Path(__file__).with_name("locales")
+    return sorted(p for name in ("voice", "sms") for p in locales.glob(f"{name}.*.po"))

@@ -728,3 +728,8 @@ def deliver(ctx: Context, channel: str, recipient: str, replies: list[Reply]):  
 @hookimpl
 def shutdown(ctx: Context) -> None:
     _hubs.pop(id(ctx), None)
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    return sorted(Path(__file__).with_name("locales").glob("webchat.*.po"))

@@ -506,3 +506,8 @@ def startup(ctx: Context):  # type: ignore[no-untyped-def]
         await link_secret(ctx)  # fail early on a short secret; create the stored one once
 
     return ensure_secret()
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    return sorted(Path(__file__).with_name("locales").glob("termin.*.po"))

@@ -5,9 +5,11 @@
   events Amtsbote wrote itself, are skipped; all-day events block whole days in the office's
   time zone.
 - `BusyCache`: one office source's busy times over the whole booking horizon, re-read after a
-  TTL (by the context's clock). When the source cannot be read the last busy times are served,
-  and the source is not asked again for `retry` so citizens do not wait for timeouts over and
-  over. A background task (`refresh_loop`) can keep it warm so no citizen waits for a server.
+  TTL (by the context's clock), one read at a time. A citizen waits for a read at most
+  `deadline` seconds (counted from the read's start); after that, and when the source cannot
+  be read, the last busy times are served while the read goes on in the background, and a
+  failed source is not asked again for `retry`. Never read yet: CalendarUnavailable, which the
+  core takes as "no busy times". `refresh_loop` keeps the caches warm so no citizen waits.
 - `report_conflicts`: an event read from a calendar that overlaps a booked appointment is
   reported once to staff (`staff_notice` kind `calendar_conflict`); nothing is moved or cancelled.
 """
@@ -138,7 +140,7 @@ class BusyCache:
     """Busy times of one source over [now - 1 day, now + horizon + 1 day], kept for `ttl`."""
 
     def __init__(self, name: str, fetch: Fetch, *, ttl: timedelta, retry: timedelta,
-                 horizon: timedelta, on_fresh: OnFresh | None = None,
+                 horizon: timedelta, deadline: float = 2.0, on_fresh: OnFresh | None = None,
                  source: object | None = None,
                  unchanged: Callable[[], Awaitable[bool]] | None = None) -> None:
         self.name = name  # for logs; never contains credentials
@@ -148,8 +150,11 @@ class BusyCache:
         self.ttl = ttl
         self.retry = retry
         self.horizon = horizon
+        self.deadline = deadline  # seconds a citizen waits for a read, from the read's start
         self._on_fresh = on_fresh
-        self._lock = asyncio.Lock()
+        self._reading: asyncio.Task[bool] | None = None  # the one read under way
+        self._reading_since = 0.0  # loop time
+        self._late_logged = False
         self.items: list[Busy] = []
         self.window: tuple[datetime, datetime] | None = None
         self.fetched_at: datetime | None = None
@@ -160,14 +165,30 @@ class BusyCache:
     def _fresh(self, now: datetime) -> bool:
         return self.fetched_at is not None and now - self.fetched_at < self.ttl
 
+    def start_refresh(self, now: datetime) -> asyncio.Task[bool] | None:
+        """The read under way, or a new one (none while the source failed less than `retry`
+        ago); it runs to its end whoever stops waiting for it."""
+        if self._reading is not None and not self._reading.done():
+            return self._reading
+        if self.failed_at is not None and now - self.failed_at < self.retry:
+            return None
+        self._reading = asyncio.create_task(self._refresh(now), name=f"read {self.name}")
+        self._reading_since = asyncio.get_running_loop().time()
+        self._late_logged = False
+        return self._reading
+
     async def refresh(self, now: datetime) -> bool:
-        """Read the source now (unless it failed less than `retry` ago); True on success."""
-        async with self._lock:
-            return await self._refresh(now)
+        """Read the source now, or wait for the read under way; True on success."""
+        task = self.start_refresh(now)
+        return await asyncio.shield(task) if task is not None else False
+
+    async def close(self) -> None:
+        """Stop waiting for a read under way (at shutdown)."""
+        if self._reading is not None:
+            self._reading.cancel()
+            await asyncio.gather(self._reading, return_exceptions=True)
 
     async def _refresh(self, now: datetime) -> bool:
-        if self.failed_at is not None and now - self.failed_at < self.retry:
-            return False
         frm, to = now - MARGIN, now + self.horizon + MARGIN
         try:
             if await self._still_valid(now):
@@ -175,9 +196,11 @@ class BusyCache:
             else:
                 self.fetches += 1
                 items = await self._fetch(frm, to)
-        except CalendarUnavailable as exc:
+        except Exception as exc:
             self.failed_at = now
-            if self.window is None:
+            if not isinstance(exc, CalendarUnavailable):  # a bug: a citizen must not see it
+                log.exception("calendar %s: read failed", self.name)
+            elif self.window is None:
                 log.warning("calendar %s unreadable and nothing cached: %s", self.name, exc)
             else:
                 log.warning("calendar %s unreadable, using busy times read at %s: %s",
@@ -203,10 +226,20 @@ class BusyCache:
 
     async def get(self, now: datetime, start: datetime, end: datetime) -> list[Busy]:
         """Busy intervals overlapping [start, end) (as far as the read window reaches: the
-        booking horizon); raises CalendarUnavailable only when the source was never read."""
-        async with self._lock:
-            if not self._fresh(now):
-                await self._refresh(now)
+        booking horizon); re-read first when stale, waiting until `deadline` seconds after
+        the read's start at most. Raises CalendarUnavailable only when the source was never
+        read."""
+        task = None if self._fresh(now) else self.start_refresh(now)
+        if task is not None and not task.done():
+            left = self._reading_since + self.deadline - asyncio.get_running_loop().time()
+            if left > 0:
+                await asyncio.wait([task], timeout=left)
+            if not task.done() and not self._late_logged:
+                self._late_logged = True
+                log.warning("calendar %s: no answer within %.1f s, %s (still reading)",
+                            self.name, self.deadline,
+                            f"using busy times read at {self.fetched_at}"
+                            if self.window is not None else "nothing cached yet")
         if self.window is None:
             raise CalendarUnavailable(f"calendar {self.name} not readable yet")
         return overlapping(self.items, start, end)
@@ -214,17 +247,15 @@ class BusyCache:
 
 async def refresh_loop(caches: Callable[[], Iterable[BusyCache]], ctx: Context,
                        every: Callable[[BusyCache], float]) -> None:
-    """Keep caches warm: re-read each one when its TTL is over (real time), forever."""
+    """Keep caches warm: start a read of each one when its TTL is over (real time), forever;
+    a source that does not answer delays no other."""
     last: dict[int, float] = {}
     loop = asyncio.get_running_loop()
     while True:
         for cache in list(caches()):
             if loop.time() - last.get(id(cache), float("-inf")) >= every(cache):
                 last[id(cache)] = loop.time()
-                try:
-                    await cache.refresh(ctx.now())
-                except Exception:  # keep refreshing the other calendars
-                    log.exception("calendar %s: background refresh failed", cache.name)
+                cache.start_refresh(ctx.now())
         await asyncio.sleep(min((every(c) for c in caches()), default=60.0) / 4 or 0.05)
 
 

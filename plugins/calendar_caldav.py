@@ -6,8 +6,8 @@ on any standard CalDAV server (Nextcloud, SOGo, Open-Xchange, Radicale, an Excha
   warm in the background. A refresh first asks what changed (sync-collection): when only
   Amtsbote's own events did, the calendar is not read again. Events Amtsbote wrote (UID
   `<reference>@amtsbote`), free (TRANSP:TRANSPARENT) and cancelled events do not block. When
-  the server is down the last busy times are used. An entry that overlaps a booking is
-  reported to staff, never resolved silently.
+  the server is down, or does not answer within `read_deadline_seconds`, the last busy times
+  are used. An entry that overlaps a booking is reported to staff, never resolved silently.
 - Writes (called from the core's persistent outbox, retried until the server is back): each
   booking is one VEVENT at `<calendar>/amtsbote-<reference>.ics`; PUT to that fixed name is
   create-or-update, so a retried create never duplicates. A reschedule moves it (and from one
@@ -15,7 +15,9 @@ on any standard CalDAV server (Nextcloud, SOGo, Open-Xchange, Radicale, an Excha
 - One calendar for the office (`calendar`), or one per counter (`counters`), or both: entries
   in the office calendar block every counter, entries in a counter's calendar only that one.
 
-The `caldav` library is synchronous: its calls run in a worker thread, one at a time per office.
+The `caldav` library is synchronous: its calls run in a thread of their own, one at a time per
+connection. Each office has two connections, one for reading busy times and one for the outbox's
+writes, so a citizen's read never queues behind a write that waits for its timeout.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ import argparse
 import asyncio
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urljoin
 
@@ -93,6 +98,8 @@ class CaldavOptions(BaseModel):
     cache_seconds: float = Field(default=60, ge=0)
     retry_seconds: float = Field(default=30, ge=0)
     timeout_seconds: float = Field(default=10, gt=0)
+    # How long a citizen's reply waits for a re-read of stale busy times before it uses them.
+    read_deadline_seconds: float = Field(default=2, gt=0)
     # Check the server's TLS certificate; a path names the CA bundle of an internal CA.
     verify_tls: bool | str = True
     # Read-only iCalendar feeds blocking this office too (closures, absences).
@@ -150,24 +157,25 @@ def _options(office: Office) -> CaldavOptions:
 
 
 class Connection:
-    """The CalDAV calendars of one office. All methods but `run` and `aread` are synchronous
-    and run in a worker thread through `run`, one at a time (a DAVClient is not meant for
-    parallel use)."""
+    """The CalDAV calendars of one office. The synchronous methods run through `run` in the
+    connection's own thread, one at a time (a DAVClient is not meant for parallel use; and a
+    server that hangs holds this thread only, none another office or the core needs)."""
 
     def __init__(self, office: Office, opts: CaldavOptions) -> None:
         self.office = office
         self.opts = opts
-        self.lock = asyncio.Lock()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caldav")
         self.host = redact(opts.url)
         self._client: caldav.DAVClient | None = None
         self._calendars: dict[int | None, Any] = {}
         self._tokens: dict[int | None, str] | None = None  # sync tokens as of the last read
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        async with self.lock:
-            return await asyncio.to_thread(fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, partial(fn, *args))
 
     def close(self) -> None:
+        """Drop queued calls; a call under way ends with its timeout."""
+        self._thread.shutdown(wait=False, cancel_futures=True)
         if self._client is not None:
             self._client.close()
 
@@ -331,7 +339,8 @@ def _describe(exc: BaseException) -> str:
 
 @dataclass
 class OfficeRuntime:
-    connection: Connection
+    connection: Connection  # reads busy times (the first cache)
+    writer: Connection  # the outbox's writes
     caches: list[BusyCache]
 
 
@@ -371,11 +380,13 @@ def office_runtime(ctx: Context, office: Office) -> OfficeRuntime:
         caches = [BusyCache(f"{office.id} caldav {conn.host}", conn.aread,
                             ttl=timedelta(seconds=opts.cache_seconds),
                             retry=timedelta(seconds=opts.retry_seconds), horizon=horizon,
-                            on_fresh=on_fresh, source=conn, unchanged=conn.aunchanged)]
+                            deadline=opts.read_deadline_seconds, on_fresh=on_fresh,
+                            source=conn, unchanged=conn.aunchanged)]
         caches += [feed_cache(ctx, office, f, rt.http(), cache_seconds=opts.extra_ics_cache_seconds,
                               retry_seconds=opts.retry_seconds, timeout=opts.timeout_seconds,
-                              max_bytes=5_000_000) for f in opts.extra_ics]
-        rt.offices[office.id] = OfficeRuntime(conn, caches)
+                              deadline=opts.read_deadline_seconds, max_bytes=5_000_000)
+                   for f in opts.extra_ics]
+        rt.offices[office.id] = OfficeRuntime(conn, Connection(office, opts), caches)
     return rt.offices[office.id]
 
 
@@ -458,8 +469,10 @@ def shutdown(ctx: Context):  # type: ignore[no-untyped-def]
             rt.task.cancel()
             await asyncio.gather(rt.task, return_exceptions=True)
         for o in rt.offices.values():
-            async with o.connection.lock:
-                await asyncio.to_thread(o.connection.close)
+            for cache in o.caches:
+                await cache.close()
+            o.connection.close()
+            o.writer.close()
         if rt.session is not None:
             await rt.session.close()
 
@@ -482,8 +495,7 @@ async def _write(ctx: Context, office: Office, a: AppointmentView, op: str) -> N
     """Make the office calendar match the appointment as it is now in the database (the outbox
     may run an old `create` after a reschedule or cancellation: it then writes the current
     state, never a stale one)."""
-    o = office_runtime(ctx, office)
-    conn = o.connection
+    conn = office_runtime(ctx, office).writer
     cancelled = op == "delete" or a.status == "cancelled"
     try:
         if cancelled and conn.opts.on_cancel == "delete":
@@ -515,3 +527,9 @@ def calendar_update_event(ctx: Context, backend: str, office: Office, appointmen
 @hookimpl
 def calendar_delete_event(ctx: Context, backend: str, office: Office, appointment: AppointmentView):  # type: ignore[no-untyped-def]
     return _write(ctx, office, appointment, "delete") if backend == NAME else None
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    """The calendar conflict notices (shared with the ics plugin)."""
+    return sorted(Path(__file__).with_name("locales").glob("calendar.*.po"))

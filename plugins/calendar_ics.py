@@ -16,6 +16,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -65,6 +66,7 @@ class IcsOptions(BaseModel):
     cache_seconds: float = Field(default=300, ge=0)
     retry_seconds: float = Field(default=60, ge=0)
     timeout_seconds: float = Field(default=10, gt=0)
+    read_deadline_seconds: float = Field(default=2, gt=0)  # a citizen's wait for a re-read
     max_bytes: int = Field(default=5_000_000, ge=1000)
 
     @model_validator(mode="after")
@@ -182,7 +184,7 @@ class FeedSource:
 
 
 def feed_cache(ctx: Context, office: Office, cfg: FeedCfg, session: aiohttp.ClientSession, *,
-               cache_seconds: float, retry_seconds: float, timeout: float,
+               cache_seconds: float, retry_seconds: float, timeout: float, deadline: float,
                max_bytes: int) -> BusyCache:
     """A busy-time cache over one feed, reporting clashes with bookings to staff."""
     source = FeedSource(cfg, session, office, timeout, max_bytes)
@@ -192,8 +194,8 @@ def feed_cache(ctx: Context, office: Office, cfg: FeedCfg, session: aiohttp.Clie
 
     cache = BusyCache(source.name, source.fetch, ttl=timedelta(seconds=cache_seconds),
                       retry=timedelta(seconds=retry_seconds),
-                      horizon=timedelta(days=ctx.config.booking.horizon_days), on_fresh=on_fresh,
-                      source=source)
+                      horizon=timedelta(days=ctx.config.booking.horizon_days), deadline=deadline,
+                      on_fresh=on_fresh, source=source)
     return cache
 
 
@@ -252,7 +254,7 @@ def _caches(ctx: Context, office: Office) -> list[BusyCache]:
         rt.caches[office.id] = [
             feed_cache(ctx, office, f, rt.http(), cache_seconds=opts.cache_seconds,
                        retry_seconds=opts.retry_seconds, timeout=opts.timeout_seconds,
-                       max_bytes=opts.max_bytes)
+                       deadline=opts.read_deadline_seconds, max_bytes=opts.max_bytes)
             for f in opts.all_feeds
         ]
     return rt.caches[office.id]
@@ -292,6 +294,8 @@ def shutdown(ctx: Context):  # type: ignore[no-untyped-def]
         if rt.task is not None:
             rt.task.cancel()
             await asyncio.gather(rt.task, return_exceptions=True)
+        for cache in (c for cs in rt.caches.values() for c in cs):
+            await cache.close()
         if rt.session is not None:
             await rt.session.close()
 
@@ -326,3 +330,9 @@ def calendar_update_event(ctx: Context, backend: str, office: Office, appointmen
 @hookimpl
 def calendar_delete_event(ctx: Context, backend: str, office: Office, appointment: AppointmentView):  # type: ignore[no-untyped-def]
     return _read_only() if backend == NAME else None
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    """The calendar conflict notices (shared with the caldav plugin)."""
+    return sorted(Path(__file__).with_name("locales").glob("calendar.*.po"))

@@ -332,3 +332,8 @@ def build_message(ctx: Context, s: EmailSettings, event: str, a: AppointmentView
                            params={"method": "PUBLISH", "charset": "utf-8"})
     msg["Content-Language"] = lang  # after the body: set_content drops Content-* headers
     return msg
+
+
+@hookimpl
+def message_catalogs() -> list[Path]:
+    return sorted(Path(__file__).with_name("locales").glob("email.*.po"))

@@ -1,5 +1,7 @@
 """Shared fixtures. Real peers (Rasa, PostgreSQL, Synapse, Radicale, SMTP, Chromium) are
-started by the fixture modules under tests/peers/."""
+started by the test kit's fixture modules (assistant/testing/peers/); helpers several test
+modules share are in tests/support/. The kit's pytest plugin (assistant/testing/fixtures.py)
+adds `amtsbote` and `scripted_rasa`; `harness` below is the same application on the real Rasa."""
 
 from __future__ import annotations
 
@@ -9,22 +11,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from assistant.i18n import use_catalogs
+from assistant.plugins import installed_catalog_files
 from assistant.testing import Harness
 
 pytest_plugins = [
-    "tests.peers.rasa",
-    "tests.peers.postgres",
-    "tests.peers.pg_cluster",
-    "tests.peers.smtp",
-    "tests.peers.radicale",
-    "tests.peers.synapse",
-    "tests.peers.browser",
+    "assistant.testing.peers.rasa",
+    "assistant.testing.peers.postgres",
+    "assistant.testing.peers.smtp",
+    "assistant.testing.peers.radicale",
+    "assistant.testing.peers.synapse",
+    "assistant.testing.peers.browser",
+    "tests.support.pg_cluster",
 ]
 
 # Fixtures that start or need a peer outside the test process. A test using one (directly or
 # through another fixture) is marked `peers`, like the tests marked rasa/postgres/browser:
 # `pytest -m "not peers"` runs what needs nothing else (scripts/test does, with the wall clock
-# moved). In-process stand-ins (telegram_api, twilio_api, local_http) are not peers.
+# moved). In-process stand-ins (telegram_api, twilio_api, ScriptedRasa) are not peers.
 PEER_FIXTURES = {"rasa_url", "pg_url", "smtp_server", "smtp_tls_server", "radicale",
                  "radicale_server", "xandikos", "synapse", "browser"}
 PEER_MARKS = ("rasa", "postgres", "browser")
@@ -35,6 +39,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & PEER_FIXTURES or any(item.get_closest_marker(m) for m in PEER_MARKS):
             item.add_marker(pytest.mark.peers)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _every_plugins_texts() -> None:
+    """Tests that render texts without building the application (a channel's `render`,
+    `t("book.done")`) see every installed plugin's catalog, as if all were enabled; the
+    application itself merges only the enabled plugins' (tests/test_catalogs.py)."""
+    use_catalogs(installed_catalog_files())
 
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from assistant.booking import book, check, escalate, references
 from assistant.config import Config, load_config
 from assistant.http.common import client_address
+from assistant.http.openapi import SPEC
 from assistant.storage.models import Event, VerificationFailure, VideoRequest
-from assistant.testing import Harness
+from assistant.testing import Harness, ScriptedRasa
 from tests.conftest import BERLIN, NOW
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -160,6 +161,35 @@ async def test_the_global_limit_holds_across_addresses() -> None:
         statuses = [(await rest(client, f"s{i}", "/greet", ip=f"192.0.2.{i}"))[0]
                     for i in range(6)]
         assert statuses == [200] * 4 + [429] * 2
+
+
+async def test_the_open_parse_api_is_limited_per_client_and_in_all() -> None:
+    """`POST /api/v1/nlu/parse` needs no token and every call reaches Rasa: past its limit a
+    client gets 429 with Retry-After (also for its chat, they count together), other clients
+    are answered until all together reach the global limit."""
+    config = configured(rate_limit_per_ip_per_minute=3, rate_limit_global_per_minute=6,
+                        rate_limit_exempt=[], trusted_proxies=["127.0.0.1"])
+    rasa = ScriptedRasa(default="book_appointment")
+    async with rasa, Harness(config, nlu_url=rasa.url, now=NOW) as h:
+        client = await h.http()
+
+        async def parse(ip: str) -> tuple[int, Any, dict[str, str]]:
+            resp = await client.post("/api/v1/nlu/parse", json={"text": "Termin morgen um 10"},
+                                     headers={"X-Forwarded-For": ip})
+            return resp.status, await resp.json(), dict(resp.headers)
+
+        results = [await parse("203.0.113.7") for _ in range(5)]
+        assert [status for status, _, _ in results] == [200, 200, 200, 429, 429]
+        assert results[0][1]["intent"]["name"] == "book_appointment"
+        _, body, headers = results[-1]
+        assert body["error"] == "rate_limited" and 1 <= body["retry_after"] <= 60
+        assert headers["Retry-After"] == str(body["retry_after"])
+        assert len(rasa.received) == 3  # the refused requests never reached Rasa
+        status, _, _ = await rest(client, "same-client", "/greet", ip="203.0.113.7")
+        assert status == 429
+        others = [(await parse(f"198.51.100.{i}"))[0] for i in range(4)]
+        assert others == [200, 200, 200, 429]  # six answered in all: the global limit
+    assert "429" in SPEC["paths"]["/api/v1/nlu/parse"]["post"]["responses"]
 
 
 def test_x_forwarded_for_is_believed_only_from_trusted_proxies() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -109,6 +111,41 @@ async def test_outbox_retries_until_the_calendar_answers(offline_harness: Harnes
     h.clock.advance(hours=1)
     await h.run_outbox_now()
     assert calls == ["create", "create"], "done items never run again"
+
+
+async def test_a_stopped_outbox_keeps_what_ran_and_gives_back_the_rest(
+        offline_harness: Harness) -> None:
+    """A worker that stops (a deploy) while a handler hangs: the items that ran stay done,
+    the others are free for the next round at once, not only when the lock runs out."""
+    h = offline_harness
+    ran: list[str] = []
+    hanging = asyncio.Event()
+
+    async def calendar(ctx, payload):  # type: ignore[no-untyped-def]
+        ran.append("calendar")
+
+    async def notify(ctx, payload):  # type: ignore[no-untyped-def]
+        ran.append("notify")
+        hanging.set()
+        await asyncio.Event().wait()  # a mail server that never answers
+
+    assert h.ctx.outbox is not None
+    h.ctx.outbox.register("calendar", calendar)
+    h.ctx.outbox.register("notify", notify)
+    await book.book_now(h.ctx, service_id="reisepass", office_id="riesa", start=TUE_9,
+                        citizen=book.Citizen("Ina Kurz"), origin=ORIGIN)
+    worker = asyncio.create_task(h.run_outbox_now())
+    await hanging.wait()
+    worker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker
+    async with h.ctx.db() as session:
+        items = {i.kind: i for i in await session.scalars(select(OutboxItem))}
+    assert items["calendar"].done_at is not None
+    assert (items["notify"].done_at, items["notify"].locked_until) == (None, None)
+    h.ctx.outbox.register("notify", calendar)  # the mail server is back
+    assert await h.run_outbox_now() == 1
+    assert ran == ["calendar", "notify", "calendar"]
 
 
 async def test_a_held_slot_needs_no_fresh_notice_but_a_slot_taken_afresh_does(

@@ -16,16 +16,11 @@ from assistant.booking.cancel import cancel
 from assistant.booking.reschedule import move
 from assistant.config import ConfigError
 from assistant.storage.models import OutboxItem
-from assistant.testing import Harness
+from assistant.testing import Harness, free_port
+from assistant.testing.peers.radicale import Radicale, add_event, caldav_options, events_with_uid
 from assistant.views import AppointmentView
 from tests.conftest import BERLIN, NOW
-from tests.peers.radicale import (
-    Radicale,
-    add_event,
-    caldav_options,
-    events_with_uid,
-    office_calendar,
-)
+from tests.support.calendars import office_calendar
 
 pytestmark = pytest.mark.usefixtures("caldav_credentials")
 
@@ -229,8 +224,6 @@ async def test_server_down_booking_succeeds_and_event_appears_once(
 async def test_never_readable_calendar_means_no_busy_times_and_a_log(
     caplog: pytest.LogCaptureFixture, radicale: Radicale
 ) -> None:
-    from tests.peers.radicale import free_port
-
     options = {"url": f"http://127.0.0.1:{free_port()}/amtsbote/meissen/",
                "username_env": "TEST_CALDAV_USER", "password_env": "TEST_CALDAV_PASSWORD"}
     async with Harness(office_calendar("caldav", options), now=NOW) as h:
@@ -348,7 +341,6 @@ async def test_second_server_xandikos(xandikos: Any) -> None:
 
 async def test_admin_check_reads_each_calendar_once(radicale: Radicale) -> None:
     from plugins.calendar_caldav import check
-    from tests.peers.radicale import free_port
 
     cal = radicale.new_calendar()
     add_event(cal, "team@groupware", at(TUE, 10), at(TUE, 11), "Teambesprechung")

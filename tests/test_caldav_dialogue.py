@@ -10,14 +10,9 @@ from sqlalchemy import select
 from assistant.booking import references
 from assistant.storage.models import Appointment
 from assistant.testing import Harness, buttons, texts
+from assistant.testing.peers.radicale import Radicale, add_event, caldav_options, events_with_uid
 from tests.conftest import BERLIN, NOW
-from tests.peers.radicale import (
-    Radicale,
-    add_event,
-    caldav_options,
-    events_with_uid,
-    office_calendar,
-)
+from tests.support.calendars import office_calendar
 
 pytestmark = [pytest.mark.rasa, pytest.mark.usefixtures("caldav_credentials")]
 

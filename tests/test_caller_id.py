@@ -16,9 +16,9 @@ from assistant.booking import book
 from assistant.config import load_config
 from assistant.messages import Incoming, Reply
 from assistant.testing import Harness
+from assistant.testing.peers.twilio_api import running
 from channels.twilio_common import converse
 from tests.conftest import BERLIN, NOW
-from tests.peers.twilio_api import running
 
 CONFIG = Path(__file__).parent / "configs" / "twilio.yml"
 OFFLINE_NLU = "http://127.0.0.1:9"  # payloads and names need no NLU

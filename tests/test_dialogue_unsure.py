@@ -11,37 +11,27 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from assistant.i18n import t
-from assistant.testing import Harness, buttons, texts
+from assistant.testing import Harness, ScriptedRasa, buttons, texts
 from tests.conftest import NOW
-from tests.local_http import serving
 
 
-class ScriptedRasa:
-    """Answers every parse with the ranking the test sets (fallback as Rasa's classifier would)."""
-
-    def __init__(self) -> None:
-        self.ranking: list[tuple[str, float]] = []
-
-    async def parse(self, request: web.Request) -> web.Response:
-        text = (await request.json())["text"]
-        ranking = [{"name": n, "confidence": c} for n, c in self.ranking]
-        best = ranking[0]
-        unsure = best["confidence"] < 0.3 or best["confidence"] - ranking[1]["confidence"] < 0.1
-        intent: dict[str, Any] = (
-            {"name": "nlu_fallback", "confidence": 0.3} if unsure else best)
-        return web.json_response({"text": text, "intent": intent, "entities": [],
-                                  "intent_ranking": ([intent] if unsure else []) + ranking})
+def ranked(*ranking: tuple[str, float]) -> dict[str, Any]:
+    """Rasa's answer for these scores, its fallback classifier included: an unsure ranking
+    comes back as `nlu_fallback`."""
+    scores = [{"name": n, "confidence": c} for n, c in ranking]
+    best = scores[0]
+    unsure = best["confidence"] < 0.3 or best["confidence"] - scores[1]["confidence"] < 0.1
+    intent: dict[str, Any] = {"name": "nlu_fallback", "confidence": 0.3} if unsure else best
+    return {"intent": intent, "entities": [],
+            "intent_ranking": ([intent] if unsure else []) + scores}
 
 
 @pytest.fixture
 async def scripted() -> AsyncIterator[tuple[ScriptedRasa, Harness]]:
-    rasa = ScriptedRasa()
-    app = web.Application()
-    app.router.add_post("/model/parse", rasa.parse)
-    async with serving(app) as url, Harness(nlu_url=url, now=NOW) as h:
+    """Every text gets the answer the test sets as `rasa.default`."""
+    async with ScriptedRasa() as rasa, Harness(nlu_url=rasa.url, now=NOW) as h:
         yield rasa, h
 
 
@@ -49,7 +39,7 @@ async def test_booking_or_answer_with_a_service_books_without_asking_back(
     scripted: tuple[ScriptedRasa, Harness],
 ) -> None:
     rasa, h = scripted
-    rasa.ranking = [("book_appointment", 0.43), ("inform", 0.38), ("ask_service_info", 0.1)]
+    rasa.default = ranked(("book_appointment", 0.43), ("inform", 0.38), ("ask_service_info", 0.1))
     replies = await h.say("Ich brauche einen neuen Personalausweis in Meißen")
     said = texts(replies)
     assert t("clarify", "de") not in said
@@ -60,7 +50,7 @@ async def test_two_different_actions_are_offered_as_buttons(
     scripted: tuple[ScriptedRasa, Harness],
 ) -> None:
     rasa, h = scripted
-    rasa.ranking = [("cancel_appointment", 0.45), ("check_appointment", 0.40), ("inform", 0.1)]
+    rasa.default = ranked(("cancel_appointment", 0.45), ("check_appointment", 0.4), ("inform", 0.1))
     replies = await h.say("Mein Termin am Dienstag")
     assert t("clarify", "de") in texts(replies)
     payloads = [b.payload.split("{")[0] for b in buttons(replies)]
@@ -71,7 +61,7 @@ async def test_a_weak_pair_is_still_asked_back(
     scripted: tuple[ScriptedRasa, Harness],
 ) -> None:
     rasa, h = scripted
-    rasa.ranking = [("book_appointment", 0.26), ("inform", 0.22), ("help", 0.2)]
+    rasa.default = ranked(("book_appointment", 0.26), ("inform", 0.22), ("help", 0.2))
     replies = await h.say("Hm, vielleicht irgendwann")
     assert t("clarify", "de") in texts(replies)
 
@@ -82,6 +72,6 @@ async def test_a_weak_pair_naming_service_and_office_starts_the_booking(
     # A service with an office or a day is a booking whatever the scores: asking back would
     # only cost a turn, and the summary confirms before anything is stored.
     rasa, h = scripted
-    rasa.ranking = [("book_appointment", 0.26), ("inform", 0.22), ("help", 0.2)]
+    rasa.default = ranked(("book_appointment", 0.26), ("inform", 0.22), ("help", 0.2))
     replies = await h.say("Personalausweis Meißen vielleicht")
     assert t("book.ask_time", "de") in texts(replies)

@@ -8,7 +8,6 @@ from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,14 +20,12 @@ from assistant.booking.availability import free_slots
 from assistant.config import ConfigError, load_config
 from assistant.storage.models import Appointment, OutboxItem
 from assistant.testing import Harness, button, texts
-from assistant.views import AppointmentView
+from tests.support.mail import ANNA, CONFIG, body, book, link_path
 
 if TYPE_CHECKING:
-    from tests.peers.smtp import SMTPPeer
+    from assistant.testing.peers.smtp import SMTPPeer
 
-CONFIG = Path(__file__).parent / "configs" / "email.yml"
 BERLIN = ZoneInfo("Europe/Berlin")
-ANNA = "anna.mueller@example.org"
 
 
 @pytest.fixture
@@ -39,34 +36,10 @@ async def mail_harness(smtp_server: SMTPPeer, monkeypatch: pytest.MonkeyPatch
         yield h
 
 
-async def book(h: Harness, *, email: str | None = ANNA, name: str = "Anna Müller",
-               lang: str = "de", service: str = "personalausweis", office: str = "riesa",
-               days: int = 2, phone: str | None = None) -> AppointmentView:
-    frm = h.ctx.now() + timedelta(days=days)
-    slot = (await free_slots(h.ctx, service, office, frm, frm + timedelta(days=14), limit=1))[0]
-    view = await booking.book_now(
-        h.ctx, service_id=service, office_id=office, start=slot.start,
-        citizen=booking.Citizen(name, phone, email), origin=booking.Origin("test", "anna", lang))
-    assert view is not None
-    return view
-
-
-def body(msg: EmailMessage, subtype: str = "plain") -> str:
-    part = msg.get_body(preferencelist=(subtype,))
-    assert part is not None, f"no text/{subtype} part"
-    return part.get_content()
-
-
 def calendar_of(msg: EmailMessage) -> Calendar:
     parts = [p for p in msg.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert len(parts) == 1
     return Calendar.from_ical(parts[0].get_content())
-
-
-def link_path(msg: EmailMessage) -> str:
-    url = re.search(r"https://termine\.kreis-meissen\.example/termin/\S+", body(msg))
-    assert url, "no personal link in the mail"
-    return urlsplit(url.group(0)).path
 
 
 async def outbox(h: Harness, kind: str) -> list[OutboxItem]:

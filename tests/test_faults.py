@@ -32,10 +32,9 @@ from assistant.config import Config, load_config
 from assistant.i18n import has, t
 from assistant.nlu import rasa_runner
 from assistant.nlu.client import NLUUnavailable, RasaClient
-from assistant.testing import Harness, texts
+from assistant.testing import Harness, serve, texts
 from tests.conftest import BERLIN, NOW
-from tests.local_http import serving
-from tests.peers.pg_cluster import PgCluster
+from tests.support.pg_cluster import PgCluster
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +67,7 @@ async def hanging_rasa() -> AsyncIterator[HangingRasa]:
     fake = HangingRasa()
     app = web.Application()
     app.router.add_post("/model/parse", fake.parse)
-    async with serving(app) as fake.url:
+    async with serve(app) as fake.url:
         try:
             yield fake
         finally:
@@ -113,6 +112,27 @@ async def test_half_open_lets_one_probe_through(hanging_rasa: HangingRasa) -> No
         assert hanging_rasa.calls == 4
     finally:
         await client.close()
+
+
+async def test_answers_to_the_question_asked_do_not_wait_for_a_hanging_rasa(
+        hanging_rasa: HangingRasa) -> None:
+    """A number from the list, a name, "überspringen" at the optional contact question and
+    "ja" to the summary are read without Rasa: while it hangs, each is answered at once and
+    the booking is made (a free-text wish would wait for the 3-second timeout)."""
+    async with Harness(config_with(timeout_seconds=3.0), nlu_url=hanging_rasa.url,
+                       now=NOW) as h:
+        await h.say('/book_appointment{"service": "reisepass", "office": "riesa"}')
+        offer = await h.say('/inform{"start": "2026-11-30T00:00:00+01:00", '
+                            '"end": "2026-12-04T23:59:00+01:00"}')
+        assert "slot.offer" in keys(offer)
+        started = time.monotonic()
+        assert keys(await h.say("2")) == ["book.ask_name"]
+        assert keys(await h.say("Anna Schmidt")) == ["book.ask_contact"]
+        summary = await h.say("überspringen")
+        assert keys(summary) == ["book.summary"] and "Anna Schmidt" in texts(summary)
+        assert "book.done" in keys(await h.say("ja"))
+        assert time.monotonic() - started < 2.0  # four answers, not one Rasa timeout
+        assert hanging_rasa.calls == 0
 
 
 # -- PostgreSQL stopped for 10 s during a booking burst -------------------------------------------
@@ -384,7 +404,7 @@ async def test_rasa_hung_killed_and_restarted_mid_conversation(
                 log_path=own_rasa.log_path.with_suffix(".restarted.log"))
             assert keys(await h.say("2")) == ["book.ask_name"]
             assert keys(await h.say("Anna Schmidt")) == ["book.ask_contact"]
-            await asyncio.sleep(2.1)  # the breaker half-opens: the probe finds Rasa away
+            await asyncio.sleep(2.1)  # the breaker half-opens; the contact answer needs no probe
             summary = await h.say("überspringen")
             assert keys(summary) == ["book.summary"] and "Anna Schmidt" in texts(summary)
             assert "30. November, 08:45" in texts(summary)  # the slot chosen before the kill

@@ -16,8 +16,9 @@ from assistant.booking.availability import free_slots
 from assistant.booking.book import Citizen, Origin, book_now
 from assistant.config import ConfigError
 from assistant.testing import Harness
+from assistant.testing.peers.radicale import Radicale, add_event, caldav_options
 from tests.conftest import BERLIN, NOW
-from tests.peers.radicale import Radicale, add_event, caldav_options, office_calendar
+from tests.support.calendars import office_calendar
 
 TUE, THU, FRI = (datetime(2026, 11, d, tzinfo=BERLIN) for d in (24, 26, 27))
 SECRET = "s3cret-feed-token"

@@ -14,7 +14,7 @@ from assistant.http.ics_feed import create_feed_token
 from assistant.testing import Harness
 from assistant.views import AppointmentView
 from tests.conftest import BERLIN, NOW
-from tests.peers.radicale import CONFIG, office_calendar
+from tests.support.calendars import CONFIG, office_calendar
 
 TOKEN = "staff-token-for-tests-0123456789"
 TUE = datetime(2026, 11, 24, tzinfo=BERLIN)

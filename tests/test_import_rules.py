@@ -1,8 +1,12 @@
-"""The boundary between the core and what is built on it (issue 13).
+"""The boundary between the core and what is built on it (issue 13), and among the tests.
 
 The core (assistant/) imports none of actions/, channels/, plugins/; those import the core
 only through the plugin API, `assistant.plugin`. Every import counts: at module level, inside
 functions and under `if TYPE_CHECKING:`.
+
+No test module imports another test module: what several share is a conftest.py fixture or a
+module under tests/support/. The benchmarks (bench/) import the test kit (`assistant.testing`),
+not tests/.
 """
 
 from __future__ import annotations
@@ -110,3 +114,81 @@ def test_the_core_rule_sees_every_kind_of_import(tmp_path: Path, monkeypatch: py
     with pytest.raises(AssertionError,
                        match=r"assistant/x\.py:\d+: imports (actions|channels|plugins)\."):
         test_the_core_imports_no_flows_channels_or_plugins()
+
+
+# -- tests and benchmarks ----------------------------------------------------------------------
+
+
+def is_test_module(path: Path) -> bool:
+    return path.stem.startswith("test_") or path.stem.endswith("_test")
+
+
+def imported(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, module) for every import in the file, relative ones resolved to absolute names;
+    `from a import b` gives `a.b` as in `imports`."""
+    package = path.relative_to(ROOT).parent.parts
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            base = list(package[:len(package) - node.level + 1]) if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            for alias in node.names:
+                yield node.lineno, f"{module}.{alias.name}"
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    tests = [p for p in files("tests") if is_test_module(p)]
+    names = {".".join(p.relative_to(ROOT).with_suffix("").parts) for p in tests}
+    stems = {p.stem for p in tests}  # `import test_x` with tests/ on sys.path
+    offending = [where(path, line, module)
+                 for path in files("tests")
+                 for line, module in imported(path)
+                 if any(module == n or module.startswith(n + ".") for n in names)
+                 or top(module) in stems]
+    assert not offending, ("share helpers through conftest.py fixtures or tests/support/, "
+                           "not by importing a test module:\n" + "\n".join(offending))
+
+
+def test_benchmarks_import_the_test_kit_not_the_tests() -> None:
+    offending = [where(path, line, module)
+                 for path in files("bench")
+                 for line, module in imported(path)
+                 if top(module) == "tests"]
+    assert not offending, ("import helpers from assistant.testing (the test kit):\n"
+                           + "\n".join(offending))
+
+
+@pytest.mark.parametrize(("source", "ok"), [
+    ("from tests.conftest import NOW", True),
+    ("from tests.support.mail import book", True),
+    ("from .support import calendars", True),
+    ("from assistant.testing import Harness", True),
+    ("from tests.test_a import helper", False),
+    ("from tests import test_a", False),
+    ("import tests.test_a", False),
+    ("from .test_a import helper", False),
+    ("from . import test_a", False),
+    ("def f():\n    from test_a import helper", False),
+])
+def test_the_test_rule_sees_every_kind_of_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 source: str, ok: bool) -> None:
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("def helper() -> None: ...\n")
+    (tmp_path / "tests" / "test_b.py").write_text(source + "\n")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    if ok:
+        test_no_test_module_imports_another_test_module()
+    else:
+        with pytest.raises(AssertionError, match=r"tests/test_b\.py:\d+: imports "):
+            test_no_test_module_imports_another_test_module()
+
+
+def test_the_bench_rule_sees_an_import_of_the_tests(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "x.py").write_text("from tests.peers import twilio_api\n")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    with pytest.raises(AssertionError, match=r"bench/x\.py:1: imports tests\.peers"):
+        test_benchmarks_import_the_test_kit_not_the_tests()

@@ -23,8 +23,8 @@ from assistant.config import load_config
 from assistant.i18n import t
 from assistant.storage.models import Appointment
 from assistant.testing import Harness
+from assistant.testing.peers.synapse import ChatClient, MatrixUser, Message, Synapse
 from tests.conftest import BERLIN, NOW
-from tests.peers.synapse import ChatClient, MatrixUser, Message, Synapse
 
 CONFIG = Path(__file__).parent / "configs" / "matrix.yml"
 NLU_DOWN = "http://127.0.0.1:9"

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from assistant.nlu.client import NLUUnavailable, RasaClient
-from tests.local_http import serving
+from assistant.testing import serve
 
 CLOSED_PORT_URL = "http://127.0.0.1:9"
 
@@ -43,7 +43,7 @@ async def fake_rasa() -> AsyncIterator[FakeRasa]:
     fake = FakeRasa()
     app = web.Application()
     app.router.add_post("/model/parse", fake.parse)
-    async with serving(app) as fake.url:
+    async with serve(app) as fake.url:
         yield fake
 
 

@@ -18,10 +18,10 @@ from assistant.booking import cancel, reschedule
 from assistant.booking.availability import free_slots
 from assistant.config import load_config
 from assistant.testing import Harness
-from tests.test_email import ANNA, CONFIG, book
+from tests.support.mail import ANNA, CONFIG, book
 
 if TYPE_CHECKING:
-    from tests.peers.smtp import SMTPPeer
+    from assistant.testing.peers.smtp import SMTPPeer
 
 
 

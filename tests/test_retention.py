@@ -28,10 +28,10 @@ from assistant.storage.models import (
 )
 from assistant.testing import Harness
 from plugins.retention import run_once
-from tests.test_email import CONFIG, book
+from tests.support.mail import CONFIG, book
 
 if TYPE_CHECKING:
-    from tests.peers.smtp import SMTPPeer
+    from assistant.testing.peers.smtp import SMTPPeer
 
 
 

@@ -17,9 +17,7 @@ from sqlalchemy import func, select
 from assistant import metrics
 from assistant.storage.models import Appointment, Conversation
 from assistant.testing import Harness
-from channels.twilio_common import is_gsm7, segments
-from tests.conftest import NOW
-from tests.peers.twilio_api import (
+from assistant.testing.peers.twilio_api import (
     ACCOUNT_SID,
     FROM_NUMBER,
     PUBLIC_URL,
@@ -28,6 +26,8 @@ from tests.peers.twilio_api import (
     running,
     twiml,
 )
+from channels.twilio_common import is_gsm7, segments
+from tests.conftest import NOW
 
 pytestmark = pytest.mark.rasa
 
@@ -228,7 +228,7 @@ async def test_unsigned_or_wrongly_signed_requests_are_refused(phone: Phone) -> 
     internal = str(p.client.make_url(PATH))
     assert (await p.raw(params, signed_url=internal))[0] == 403
     # A signature over other parameters (a tampered body).
-    from tests.peers.twilio_api import sign
+    from assistant.testing.peers.twilio_api import sign
     signature = sign(PUBLIC_URL + PATH, {**params, "Body": "harmlos"})
     response = await p.client.post(PATH, data=params, headers={"X-Twilio-Signature": signature})
     assert response.status == 403

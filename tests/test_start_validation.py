@@ -27,6 +27,7 @@ from assistant.booking.validation import (
     start_problem,
 )
 from assistant.config import BookingCfg, Office, Service, load_config
+from assistant.retention import Policy, purge
 from assistant.storage.models import Appointment, Event, Occupancy, OutboxItem
 from assistant.testing import ROOT, Harness, button, texts
 from tests.conftest import BERLIN, NOW
@@ -391,6 +392,13 @@ async def test_a_staff_override_books_an_evening_appointment_and_is_audited(
     assert done.status == 201, await done.text()
     a = await done.json()
     assert datetime.fromisoformat(a["start"]) == evening
+    # The reason is kept with the appointment and shown to staff, also later.
+    assert a["override_reason"] == "Abendtermin für Berufstätige"
+    again = await client.get(f"{URL}/{a['reference']}", headers=STAFF)
+    assert (await again.json())["override_reason"] == "Abendtermin für Berufstätige"
+    day = await client.get(URL, headers=STAFF, params={"office": "meissen",
+                                                       "date": evening.date().isoformat()})
+    assert [x["override_reason"] for x in await day.json()] == ["Abendtermin für Berufstätige"]
     async with h.ctx.db() as session:
         events = list(await session.scalars(select(Event).where(Event.kind == "start_override")))
     [event] = events
@@ -433,6 +441,7 @@ async def test_an_override_never_overlaps_and_is_recorded_only_when_needed(h: Ha
     assert again.status == 409  # Coswig's one counter is taken until 18:50
     normal = await client.post(URL, headers=STAFF, json=body(TUE.replace(hour=10)) | override)
     assert normal.status == 201  # an ordinary slot needs no override: not recorded
+    assert (await normal.json())["override_reason"] is None
     async with h.ctx.db() as session:
         kinds = list(await session.scalars(select(Event.kind).order_by(Event.id)))
     assert kinds == ["booked", "start_override", "booked"]
@@ -454,9 +463,34 @@ async def test_staff_can_move_an_appointment_to_the_evening_with_an_override(
     assert token
     moved = await reschedule.move(h.ctx, a.id, token, evening, end, CLERK, override=why)
     assert moved is not None and moved.start == evening
+    assert moved.override_reason == "Bürger kann nur abends"
+    assert "override_reason" not in moved.to_api(include_personal=False)  # not to the citizen
     async with h.ctx.db() as session:
         assert await session.scalar(select(func.count()).select_from(Event).where(
             Event.kind == "start_override")) == 1
+    # Moved back into the opening hours, the appointment needs no reason any more.
+    back = TUE.replace(hour=10, minute=30)
+    token = await book.hold(h.ctx, "meissen", back, back + timedelta(minutes=20))
+    assert token
+    moved = await reschedule.move(h.ctx, a.id, token, back, back + timedelta(minutes=20), CLERK)
+    assert moved is not None and moved.override_reason is None
+
+
+async def test_the_override_reason_is_never_logged_and_goes_with_the_personal_data(
+        h: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    client = await h.http()
+    reason = "Frau Walter pflegt ihre Mutter, kommt nur abends"
+    done = await client.post(URL, headers=STAFF, json=body(TUE.replace(hour=18)) | {
+        "office": "meissen", "override": {"reason": f"  {reason} "}})
+    assert done.status == 201, await done.text()
+    assert (await done.json())["override_reason"] == reason  # stored trimmed
+    assert reason not in caplog.text and "pflegt" not in caplog.text
+    h.clock.advance(days=3)  # a day after the appointment: its personal data is due
+    await purge(h.ctx.db, Policy.from_config(h.ctx.config), h.ctx.now())
+    async with h.ctx.db() as session:
+        row = await session.scalar(select(Appointment))
+    assert row is not None and row.anonymized_at is not None and row.override_reason is None
 
 
 # -- validate_start, unit by unit ----------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The Telegram channel against the local Bot API fake (tests/peers/telegram_api.py).
+"""The Telegram channel against the local Bot API fake
+(assistant/testing/peers/telegram_api.py).
 
 Webhook updates are posted to the running web app the way Telegram posts them; polling runs
 against the fake's getUpdates. Rasa is unreachable here on purpose: buttons and the
@@ -8,39 +9,25 @@ name/contact steps need no NLU (free-text flows with the real Rasa: test_telegra
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from assistant.booking import references
 from assistant.config import ConfigError
-from assistant.http.app import create_app
 from assistant.i18n import t
 from assistant.messages import Reply
 from assistant.storage.models import Appointment
-from assistant.testing import Harness
+from assistant.testing import Harness, free_port
+from assistant.testing.peers.telegram_api import FakeTelegram
 from tests.conftest import BERLIN, NOW
-from tests.peers.telegram_api import FakeTelegram
+from tests.support.telegram import RIESA_CHAT, SECRET, STAFF_CHAT, running, say, text_of
 
-CONFIG = Path(__file__).parent / "configs" / "telegram.yml"
-OFFLINE_NLU = "http://127.0.0.1:9"
-SECRET = "T3st-webhook_secret-for-amtsbote"
-STAFF_CHAT = -1001000000001
-RIESA_CHAT = -1001000000002
 ANNA, SAM = 5551001, 5551002
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -49,44 +36,6 @@ async def tg() -> AsyncIterator[FakeTelegram]:
         api.group(STAFF_CHAT, "Bürgerbüros Team")
         api.group(RIESA_CHAT, "Bürgerbüro Riesa Team")
         yield api
-
-
-@asynccontextmanager
-async def running(tg: FakeTelegram, monkeypatch: pytest.MonkeyPatch, *, mode: str = "webhook",
-                  nlu_url: str = OFFLINE_NLU, database_url: str | None = None,
-                  api_url: str | None = None, **env: str) -> AsyncIterator[Harness]:
-    """Amtsbote with the Telegram channel on, its web app listening where the webhook points."""
-    port = _free_port()
-    monkeypatch.setenv("TELEGRAM_TOKEN", tg.token)
-    monkeypatch.setenv("TELEGRAM_API_URL", api_url or tg.url)
-    monkeypatch.setenv("TELEGRAM_MODE", mode)
-    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", SECRET)
-    monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", f"http://127.0.0.1:{port}/webhooks/telegram")
-    monkeypatch.setenv("TELEGRAM_STAFF_CHAT_ID", str(STAFF_CHAT))
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    async with Harness(config=CONFIG, nlu_url=nlu_url, now=NOW, database_url=database_url) as h:
-        server = None
-        if mode == "webhook":
-            server = TestServer(create_app(h.ctx, manage_lifecycle=False), host="127.0.0.1",
-                                port=port)
-            await server.start_server()
-        try:
-            yield h
-        finally:
-            if server is not None:
-                await server.close()
-
-
-async def say(tg: FakeTelegram, chat: int, update: dict[str, Any]) -> list[dict[str, Any]]:
-    """Deliver one update by webhook; the messages the bot sent in answer."""
-    before = len(tg.messages(chat))
-    assert await tg.push(update) == 200
-    return tg.messages(chat)[before:]
-
-
-def text_of(messages: list[dict[str, Any]]) -> str:
-    return "\n".join(m["text"] for m in messages)
 
 
 def callback_datas(messages: list[dict[str, Any]]) -> list[str]:
@@ -428,7 +377,7 @@ async def test_polling_after_a_crash_before_the_offset_was_saved(
 
 async def test_telegram_down_at_start_then_back(tg: FakeTelegram,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    port = _free_port()
+    port = free_port()
     async with running(tg, monkeypatch, api_url=f"http://127.0.0.1:{port}") as h:
         client = await h.http()
         resp = await client.post("/webhooks/telegram", json=tg.message(ANNA, "/help"),

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from assistant.booking import references
 from assistant.storage.models import Appointment
 from assistant.testing import Harness
+from assistant.testing.peers.telegram_api import FakeTelegram
 from tests.conftest import BERLIN
-from tests.peers.telegram_api import FakeTelegram
-from tests.test_telegram import RIESA_CHAT, STAFF_CHAT, running, say, text_of
+from tests.support.telegram import RIESA_CHAT, STAFF_CHAT, running, say, text_of
 
 pytestmark = pytest.mark.rasa
 ANNA, BEN, SAM = 6661001, 6661002, 6661003

@@ -29,10 +29,10 @@ from plugins.appointment_page import (
     reference_claim,
     version_claim,
 )
-from tests.test_email import ANNA, CONFIG, book, link_path
+from tests.support.mail import ANNA, CONFIG, book, link_path
 
 if TYPE_CHECKING:
-    from tests.peers.smtp import SMTPPeer
+    from assistant.testing.peers.smtp import SMTPPeer
 
 
 

@@ -13,10 +13,10 @@ import pytest
 from assistant.storage.models import Appointment
 from assistant.testing import Harness
 from plugins.appointment_page import personal_link
-from tests.test_email import CONFIG, book
+from tests.support.mail import CONFIG, book
 
 if TYPE_CHECKING:
-    from tests.peers.smtp import SMTPPeer
+    from assistant.testing.peers.smtp import SMTPPeer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser

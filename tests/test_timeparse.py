@@ -552,6 +552,7 @@ def test_asap_starts_now_to_the_second() -> None:
 
 @pytest.mark.parametrize(("text", "lang", "want"), [
     ("12/3", "en", day("2026-12-03")),
+    ("3/12", "en", day("2026-12-03")),  # a Briton's 3 December: the sooner reading
     ("12/3", "de", day("2027-03-12")),
     ("12/3", None, day("2027-03-12")),
     ("13/3", "en", day("2027-03-13")),  # only one valid reading

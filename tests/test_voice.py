@@ -17,9 +17,7 @@ from sqlalchemy import select
 
 from assistant.storage.models import Appointment, VideoRequest
 from assistant.testing import Harness
-from channels.voice import spell
-from tests.conftest import BERLIN, NOW
-from tests.peers.twilio_api import (
+from assistant.testing.peers.twilio_api import (
     ACCOUNT_SID,
     FROM_NUMBER,
     PUBLIC_URL,
@@ -28,6 +26,8 @@ from tests.peers.twilio_api import (
     running,
     twiml,
 )
+from channels.voice import spell
+from tests.conftest import BERLIN, NOW
 
 pytestmark = pytest.mark.rasa
 

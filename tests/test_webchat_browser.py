@@ -26,10 +26,10 @@ from assistant.config import load_config
 from assistant.http.app import create_app
 from assistant.messages import Reply
 from assistant.storage.models import Appointment, Conversation
-from assistant.testing import Harness
+from assistant.testing import Harness, free_socket, serve
+from assistant.testing.peers.browser import SCREENSHOTS, watch
 from channels.webchat import HUB, Hub, demo_page
 from tests.conftest import NOW
-from tests.peers.browser import SCREENSHOTS, free_socket, serve, watch
 
 pytestmark = pytest.mark.browser
 CONFIG = Path(__file__).parent / "configs" / "webchat.yml"

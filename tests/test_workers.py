@@ -32,7 +32,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from assistant.nlu.rasa_runner import free_port
+from assistant.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "workers-test-staff-token-0123456789"

@@ -61,6 +61,7 @@ def to_view(a: Appointment) -> AppointmentView:
         video_url=a.video_url,
         created_at=a.created_at,
         updated_at=a.updated_at,
+        override_reason=a.override_reason,
     )
 
 

@@ -13,10 +13,9 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, select, update
 
 from assistant import stats
 from assistant.booking import occupancy
@@ -34,7 +33,8 @@ from assistant.booking.validation import (
     validate_start,
 )
 from assistant.config import Office, Service
-from assistant.outbox import enqueue
+from assistant.outbox import Item, enqueue_all
+from assistant.storage.db import insert_rows
 from assistant.storage.models import Appointment, Occupancy
 from assistant.views import AppointmentView
 
@@ -42,8 +42,15 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from assistant.context import Context
+    from assistant.idempotency import Claim
 
 log = logging.getLogger(__name__)
+APPOINTMENTS = Appointment.__table__
+_HELD_TO_BOOKED = (update(occupancy.CELLS).where(occupancy.C.hold == bindparam("token"))
+                   .values(appointment_id=bindparam("appointment"), hold=None, expires_at=None))
+_DROP = delete(APPOINTMENTS).where(APPOINTMENTS.c.id == bindparam("id"))
+_REFERENCE_USED = select(APPOINTMENTS.c.id).where(
+    APPOINTMENTS.c.reference == bindparam("reference"))
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,7 @@ async def hold(
     free = free_counters(start, end.astimezone(UTC) - start.astimezone(UTC), office.counters,
                          busy_cells(busy, office.counters))
     async with ctx.db() as session:
+        await occupancy.purge_expired_holds(session, office_id, now)
         counter = await occupancy.take(
             session, office_id, office.counters, start, end,
             now=now, hold=token, expires_at=expires, only=free,
@@ -169,33 +177,64 @@ async def confirm(
             await release(ctx, token)
         return None
     token = token or secrets.token_urlsafe(16)
+    need = lifted(ctx, office, service, start, now=now) if override is not None else None
+    fields: dict[str, Any] = dict(
+        service_id=service.id, office_id=office.id, start=start, end=end, mode=mode,
+        video_url=video_url, staff_video_url=staff_video_url,
+        override_reason=override.reason.strip() if override and need else None)
     async with ctx.db() as session:
         counter = await held_counter(session, token, office_id, start, end)
         if counter is None:  # hold purged after expiry: try to take the slot afresh
             if check_slot(ctx, office, start, end, now=now, service=service, override=override):
                 await session.rollback()
                 return None  # too soon now: it is a new booking
-            counter = await occupancy.take(session, office_id, office.counters, start, end,
-                                           now=now, hold=token, expires_at=now)
-            if counter is None:
-                await session.rollback()
-                return None
-        appointment = await _insert_appointment(
-            session, now, service_id=service_id, office_id=office_id, start=start, end=end,
-            counter=counter, citizen=citizen, origin=origin, mode=mode, video_url=video_url,
-            staff_video_url=staff_video_url,
-        )
-        await session.execute(
-            update(Occupancy)
-            .where(Occupancy.hold == token)
-            .values(appointment_id=appointment.id, hold=None, expires_at=None)
-        )
-        await after_change(ctx, session, appointment, "booked", origin, now)
-        if override is not None:
-            audit_override(session, appointment, override, origin, now,
-                           lifted(ctx, office, service, start, now=now))
-        await session.commit()
-        view = to_view(appointment)
+            appointment = await _book_free_counter(session, office, fields, now=now,
+                                                   citizen=citizen, origin=origin)
+        else:
+            appointment = await _insert_appointment(session, now, citizen=citizen,
+                                                    origin=origin, counter=counter, **fields)
+            if appointment is not None:
+                await session.execute(_HELD_TO_BOOKED,
+                                      {"token": token, "appointment": appointment.id})
+        return await _finish(ctx, session, appointment, origin, now, override, need)
+
+
+async def _book_free_counter(session: AsyncSession, office: Office, fields: dict[str, Any], *,
+                             now: datetime, citizen: Citizen, origin: Origin,
+                             only: tuple[int, ...] | None = None) -> Appointment | None:
+    """Insert the appointment (`fields`: its columns but the counter) on the first counter
+    on which its time is free, with its cells (no hold, no second write of them); None if
+    every counter (of `only`) is taken. Either stays in the session's transaction."""
+    start, end = fields["start"], fields["end"]
+    free, expired = await occupancy.look(session, office.id, office.counters, start, end,
+                                         now=now, only=only)
+    for counter in free:
+        appointment = await _insert_appointment(session, now, citizen=citizen, origin=origin,
+                                                counter=counter, **fields)
+        if appointment is None:
+            continue  # PostgreSQL: a booked appointment overlaps on this counter
+        if await occupancy.occupy(session, office.id, counter, start, end, now=now,
+                                  expired=counter in expired, appointment_id=appointment.id):
+            return appointment
+        await session.execute(_DROP, {"id": appointment.id})  # a hold has its cells
+    return None
+
+
+async def _finish(ctx: Context, session: AsyncSession, appointment: Appointment | None,
+                  origin: Origin, now: datetime, override: StaffOverride | None,
+                  need: str | None, claim: Claim | None = None) -> AppointmentView | None:
+    """Add the booking's event and outbox items (and the override's audit, and the answer
+    for an `Idempotency-Key`) and commit; None, rolled back, without an appointment."""
+    if appointment is None:
+        await session.rollback()
+        return None
+    await after_change(ctx, session, appointment, "booked", origin, now)
+    if override is not None:
+        audit_override(session, appointment, override, origin, now, need)
+    view = to_view(appointment)
+    if claim is not None:
+        await claim.store(session, 201, view.to_api())
+    await session.commit()
     if ctx.outbox:
         ctx.outbox.wake()
     return view
@@ -224,11 +263,15 @@ async def book_now(
     origin: Origin,
     mode: str = "in_person",
     override: StaffOverride | None = None,
+    claim: Claim | None = None,
 ) -> AppointmentView | None:
-    """Hold and confirm in one step (API, staff, imports and tests); None if no counter is
-    free. Raises `InvalidStart` (before writing anything) if `start` is no bookable slot;
-    a staff `override` (with a reason, `origin.actor == "staff"`) lifts opening hours,
-    closures and holidays, and is recorded."""
+    """Book in one step and one transaction, without a hold (API, staff, imports and
+    tests); None if no counter is free. With a `claim` (an `Idempotency-Key`) the key is
+    taken first in that transaction (`Replay` when it was used before) and the answer
+    stored with the booking. Raises `InvalidStart` (before writing anything) if
+    `start` is no bookable slot; a staff `override` (with a reason, `origin.actor ==
+    "staff"`) lifts opening hours, closures and holidays, and is recorded with the
+    appointment (`override_reason`) and as an event."""
     office = ctx.config.office(office_id)
     service = ctx.config.service(service_id)
     if office is None:
@@ -240,53 +283,70 @@ async def book_now(
     if found := validate_start(ctx, office, service, start, now=ctx.now(), override=override):
         raise InvalidStart(found)
     end = later(start, timedelta(minutes=service.duration_minutes))
-    token = await hold(ctx, office_id, start, end, service_id=service_id, override=override)
-    if token is None:
-        return None
-    return await confirm(ctx, token, service_id=service_id, office_id=office_id, start=start,
-                         end=end, citizen=citizen, origin=origin, mode=mode, override=override)
+    now = ctx.now()
+    busy = await busy_for(ctx, office, start, end)
+    free = free_counters(start, end.astimezone(UTC) - start.astimezone(UTC), office.counters,
+                         busy_cells(busy, office.counters))
+    need = lifted(ctx, office, service, start, now=now) if override is not None else None
+    # One transaction: the appointment, its cells, its event and outbox items.
+    async with ctx.db() as session:
+        if claim is not None:
+            await claim.take(session)
+        appointment = await _book_free_counter(
+            session, office, dict(service_id=service.id, office_id=office.id, start=start,
+                                  end=end, mode=mode,
+                                  override_reason=override.reason.strip() if need else None),
+            now=now, citizen=citizen, origin=origin, only=free)
+        return await _finish(ctx, session, appointment, origin, now, override, need, claim)
 
 
-async def _insert_appointment(session, now: datetime, *, citizen: Citizen, origin: Origin,  # type: ignore[no-untyped-def]
-                              **fields) -> Appointment:
+async def _insert_appointment(session: AsyncSession, now: datetime, *, citizen: Citizen,
+                              origin: Origin, **fields: object) -> Appointment | None:
+    """Insert the booked row under a fresh reference; the row as an object (unattached).
+
+    ON CONFLICT DO NOTHING leaves it out without ending the transaction: on a reference drawn
+    before, which is drawn again; on PostgreSQL also when a booked appointment overlaps on
+    its counter (the exclusion constraint): then None."""
+    values = dict(
+        status="booked", channel=origin.channel, sender=origin.sender, language=origin.language,
+        citizen_name=citizen.name, name_key=last_name_key(citizen.name), phone=citizen.phone,
+        email=citizen.email, created_at=now, updated_at=now, **fields,
+    )
     for _ in range(20):
-        appointment = Appointment(
-            reference=new_reference(), status="booked", channel=origin.channel,
-            sender=origin.sender, language=origin.language, citizen_name=citizen.name,
-            name_key=last_name_key(citizen.name), phone=citizen.phone, email=citizen.email,
-            created_at=now, updated_at=now, **fields,
-        )
-        try:
-            async with session.begin_nested():
-                session.add(appointment)
-                await session.flush()
-        except IntegrityError:
-            continue  # reference collision: draw again
-        return appointment
+        reference = new_reference()
+        found = (await insert_rows(session, APPOINTMENTS, [{"reference": reference, **values}],
+                                   skip_conflicts=True, returning=(APPOINTMENTS.c.id,))).scalar()
+        if found is not None:
+            return Appointment(id=found, reference=reference, **values)
+        if await session.scalar(_REFERENCE_USED, {"reference": reference}) is None:
+            return None
     raise RuntimeError("could not draw a unique reference")
 
 
 async def after_change(ctx: Context, session, appointment: Appointment, kind: str,  # type: ignore[no-untyped-def]
                        origin: Origin, now: datetime) -> None:
     """Log the event and queue calendar write, notifications and reminders, in one transaction."""
-    stats.record(
-        session, kind, now=now, channel=origin.channel, language=origin.language,
+    await stats.write(session, [stats.event(
+        kind, now=now, channel=origin.channel, language=origin.language,
         office_id=appointment.office_id, service_id=appointment.service_id, turns=origin.turns,
         conversation_seconds=origin.seconds, actor=origin.actor,
-    )
+    )])
     op = {"booked": "create", "rescheduled": "update", "cancelled": "delete"}[kind]
     stamp = now.isoformat()
-    await enqueue(session, "calendar", {"appointment_id": appointment.id, "op": op},
-                  key=f"calendar:{appointment.id}:{op}:{stamp}", now=now)
-    await enqueue(session, "notify", {"appointment_id": appointment.id, "event": kind},
-                  key=f"notify:{appointment.id}:{kind}:{stamp}", now=now)
+    items = [
+        Item("calendar", {"appointment_id": appointment.id, "op": op},
+             key=f"calendar:{appointment.id}:{op}:{stamp}"),
+        Item("notify", {"appointment_id": appointment.id, "event": kind},
+             key=f"notify:{appointment.id}:{kind}:{stamp}"),
+    ]
     if kind != "cancelled":
         for hours in ctx.config.booking.reminder_hours:
             due = appointment.start - timedelta(hours=hours)
             if due > now:
-                await enqueue(
-                    session, "reminder",
+                items.append(Item(
+                    "reminder",
                     {"appointment_id": appointment.id, "start": appointment.start.isoformat()},
                     key=f"reminder:{appointment.id}:{hours}:{appointment.start.isoformat()}",
-                    now=now, due_at=due,
-                )
+                    due_at=due,
+                ))
+    await enqueue_all(session, items, now=now)

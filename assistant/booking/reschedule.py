@@ -34,7 +34,8 @@ async def move(
     """Swap the appointment's cells for the held ones (at `office_id` when it moves to another
     office); None if the hold is gone and the slot was taken meanwhile, the appointment is no
     longer booked, the other office does not offer its service, or [start, end) is no
-    bookable slot for its service (a staff `override` lifts hours and closures, recorded)."""
+    bookable slot for its service (a staff `override` lifts hours and closures; recorded as an
+    event and, with its reason, with the appointment)."""
     now = ctx.now()
     if override is not None and origin.actor != "staff":
         return None
@@ -65,13 +66,15 @@ async def move(
             update(Occupancy).where(Occupancy.hold == token)
             .values(appointment_id=appointment.id, hold=None, expires_at=None)
         )
+        need = lifted(ctx, office, service, start, now=now) if override is not None else None
         appointment.start, appointment.end, appointment.counter = start, end, counter
         appointment.office_id = office.id
         appointment.updated_at = now
+        # The reason belongs to the time outside the hours: a move into them drops it.
+        appointment.override_reason = override.reason.strip() if override and need else None
         await after_change(ctx, session, appointment, "rescheduled", origin, now)
         if override is not None:
-            audit_override(session, appointment, override, origin, now,
-                           lifted(ctx, office, service, start, now=now))
+            audit_override(session, appointment, override, origin, now, need)
         await session.commit()
         view = to_view(appointment)
     if ctx.outbox:

@@ -11,14 +11,14 @@ decide what the chat offers and what `assistant.booking.validation` accepts as a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Literal
 
 import holidays
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.config import BookingCfg, Office, Service
@@ -101,14 +101,8 @@ def day_starts(office: Office, duration: timedelta, booking: BookingCfg, day: da
                ) -> list[datetime]:
     """Every start on the day's grid at which `duration` fits into an opening range (closures
     and holidays not considered): `slot_step_minutes` apart from each range's opening."""
-    step = timedelta(minutes=booking.slot_step_minutes)
-    out = []
-    for open_, close in opening_ranges(office, day):
-        t, stop = open_.astimezone(UTC), close.astimezone(UTC)
-        while t + duration <= stop:
-            out.append(t.astimezone(office.tz))
-            t += step
-    return out
+    tz = office.tz
+    return [_at(t, tz) for t in _day_grid(office, duration // _US, _step(booking), day)]
 
 
 def candidate_starts(
@@ -116,30 +110,66 @@ def candidate_starts(
 ) -> Iterable[datetime]:
     """Slot starts on the opening-hours grid within [frm, to], skipping holidays and closures."""
     tz = office.tz
-    duration = timedelta(minutes=service.duration_minutes)
-    lo, hi = frm.astimezone(UTC), to.astimezone(UTC)
+    return (_at(t, tz) for t in _starts(office, service, booking, frm, to))
+
+
+# The grid in whole microseconds since the epoch (UTC): stepping, comparing and numbering the
+# 5-minute cells are then integer operations; a datetime is made only for a slot returned.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_CELL_US = CELL // _US
+
+
+def _us(t: datetime) -> int:
+    """Aware `t` in microseconds since the epoch, exactly."""
+    return (t - _EPOCH) // _US
+
+
+def _at(us: int, tz: tzinfo) -> datetime:
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(tz)
+
+
+def _step(booking: BookingCfg) -> int:
+    return booking.slot_step_minutes * 60_000_000
+
+
+def _day_grid(office: Office, duration_us: int, step_us: int, day: date) -> list[int]:
+    return [t for open_, close in opening_ranges(office, day)
+            for t in range(_us(open_), _us(close) - duration_us + 1, step_us)]
+
+
+def _starts(office: Office, service: Service, booking: BookingCfg, frm: datetime, to: datetime
+            ) -> Iterator[int]:
+    tz = office.tz
+    lo, hi = _us(frm), _us(to)
+    duration_us, step_us = service.duration_minutes * 60_000_000, _step(booking)
     day = frm.astimezone(tz).date()
     last = to.astimezone(tz).date()
     while day <= last:
         if closed_day(office, booking, day) is None:
-            for t in day_starts(office, duration, booking, day):
+            for t in _day_grid(office, duration_us, step_us, day):
                 if lo <= t <= hi:
                     yield t
         day += timedelta(days=1)
 
 
+_OCCUPIED = select(Occupancy.__table__.c.counter, Occupancy.__table__.c.cell).where(
+    Occupancy.__table__.c.office_id == bindparam("office_id"),
+    Occupancy.__table__.c.cell >= bindparam("frm"),
+    Occupancy.__table__.c.cell < bindparam("to"),
+    or_(Occupancy.__table__.c.expires_at.is_(None),
+        Occupancy.__table__.c.expires_at > bindparam("now")),
+)  # plain rows, no ORM loading; built once
+
+
 async def occupied_cells(
     session: AsyncSession, office_id: str, frm: datetime, to: datetime, now: datetime
-) -> set[tuple[int, datetime]]:
-    rows = await session.execute(
-        select(Occupancy.counter, Occupancy.cell).where(
-            Occupancy.office_id == office_id,
-            Occupancy.cell >= frm,
-            Occupancy.cell < to,
-            or_(Occupancy.expires_at.is_(None), Occupancy.expires_at > now),
-        )
-    )
-    return {(c, cell) for c, cell in rows}
+) -> set[tuple[int, int]]:
+    """(counter, cell number) of every cell of the office in [frm, to) taken by an appointment
+    or a hold that has not expired."""
+    rows = (await session.execute(
+        _OCCUPIED, {"office_id": office_id, "frm": frm, "to": to, "now": now})).all()
+    return {(c, _us(cell) // _CELL_US) for c, cell in rows}
 
 
 def busy_cells(busy: list[BusyInterval], counters: int) -> set[tuple[int, datetime]]:
@@ -178,12 +208,20 @@ async def find_free_slots(
         return []
     duration = timedelta(minutes=service.duration_minutes)
     taken = await occupied_cells(session, office.id, frm, to + duration, now)
-    taken |= busy_cells(busy, office.counters)
+    taken |= {(c, _us(cell) // _CELL_US) for c, cell in busy_cells(busy, office.counters)}
+    # Per counter, the numbers of its taken cells: a start is free on a counter when none of
+    # the cells it needs is among them (the test of `free_counters`, on numbers).
+    by_counter: dict[int, set[int]] = {c: set() for c in range(1, office.counters + 1)}
+    for c, number in taken:
+        if c in by_counter:
+            by_counter[c].add(number)
+    tz, duration_us = office.tz, duration // _US
     out: list[Slot] = []
-    for start in candidate_starts(office, service, booking, frm, to):
-        free = free_counters(start, duration, office.counters, taken)
+    for t in _starts(office, service, booking, frm, to):
+        needed = range(t // _CELL_US, -(-(t + duration_us) // _CELL_US))
+        free = tuple(c for c, cells_taken in by_counter.items() if cells_taken.isdisjoint(needed))
         if free:
-            out.append(Slot(office.id, service.id, start, later(start, duration), free))
+            out.append(Slot(office.id, service.id, _at(t, tz), _at(t + duration_us, tz), free))
             if len(out) >= limit:
                 break
     return out

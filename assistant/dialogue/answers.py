@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 
 from assistant.booking import references
 from assistant.booking.appointments import EMAIL, normalize_phone
@@ -24,19 +25,52 @@ def _fold(text: str) -> str:
 
 _ABORT = re.compile(
     r"\b(abbrechen|abbruch|lass(?:en)? (?:wir|mer|mal|sie|es) (?:das|es)(?: (?:sein|bleiben))?"
-    r"|lass mal|vergiss es|vergessen sie(?:'s| es| das)|kein(?:en)? termin mehr|will keinen termin"
+    r"|vergiss es|vergessen sie(?:'s| es| das)|kein(?:en)? termin mehr|will keinen termin"
     r"|möchte keinen termin|doch keinen termin|never ?mind|forget (?:it|about it)|stop it"
     r"|i don'?t want (?:it|this|the appointment|an appointment) any ?more|cancel (?:that|this)"
-    r"|nicht mehr buchen|nicht buchen)\b"
+    r"|nicht mehr buchen|nicht buchen|abort|don'?t book(?: it| that| this)?|do not book|quit"
+    r"|cancel (?:it|everything|the booking)|stop (?:it|this|that|here))\b"
 )
-_ABORT_WEAK = re.compile(r"^(?:ach )?(?:nee|nein|no)?,? ?(?:doch nicht|lieber nicht|stop|stopp)"
-                         r"[.! ]*$")
+_ABORT_WEAK = re.compile(r"^(?:ach )?(?:nee|nein|no)?,? ?(?:doch nicht|lieber nicht|stop|stopp"
+                         r"|lass ma|lass mal)[.! ]*$")
 _RESTART = re.compile(r"\b(neu starten|neustart|von vorn(?:e)?|nochmal von vorn|start over"
                       r"|start again|from the beginning)\b")
 _HUMAN = re.compile(
     r"\b(mensch(?:en)?|mitarbeiter(?:in|innen)?|sachbearbeiter(?:in)?|jemand(?:em)? (?:vom amt|"
     r"echtes?)|echte[nm]? person|human|real person|a person|someone real|an agent"
-    r"|speak to (?:someone|somebody|a person))\b")
+    r"|speak to (?:someone|somebody|a person)|verbinden sie mich|connect me"
+    r"|ruf\w* (?:ich |sie )?(?:lieber|doch|einfach|direkt|mal|selbst) an"
+    r"|(?:lieber|doch|einfach|direkt|selbst) anrufen|call (?:me )?back"
+    r"|callback|rückruf|rueckruf|zurückrufen|zurueckrufen"
+    r"|ruf\w* (?:sie )?mich (?:zurück|zurueck|an)|call (?:the office|you) instead"
+    r"|i'?ll (?:just )?call)\b")
+_REPEAT = re.compile(
+    r"^\W*(?:(?:entschuldigung|sorry|pardon|bitte|please)\W+)*(?:wie bitte|was haben sie gesagt"
+    r"|(?:bitte )?(?:nochmal|noch einmal)(?: bitte)?|können sie das wiederholen|koennen sie das"
+    r" wiederholen|wiederholen sie|(?:could|can) you (?:please )?(?:repeat|say) (?:that|it)"
+    r"(?: again)?|(?:please )?repeat(?: that| it)?|say (?:that|it) again|what did you say"
+    r"|pardon|sorry\?|hä|häh)(?:\W+(?:bitte|please))?\W*$")
+
+
+def asks_to_repeat(text: str) -> bool:
+    """"Wie bitte?", "sorry could you repeat that please": say the question again."""
+    return bool(_REPEAT.match(_fold(text)))
+
+
+_OPENING = re.compile(r"\b(geöffnet|geoeffnet|offen|open|opening|öffnungszeit\w*"
+                      r"|oeffnungszeit\w*|geschlossen|closed|schließt|schliesst|close)\b"
+                      r"|\bauf\W*$")
+
+
+def asks_opening_hours(text: str) -> bool:
+    """"How long is Riesa open on Tuesday?", "Hat Meißen am Mittwoch auf?"."""
+    return "?" in text and bool(_OPENING.search(_fold(text)))
+
+
+def aborts_strongly(text: str) -> bool:
+    """"ach nee, lass ma, ich will doch keinen Termin mehr": the whole task is off, not only
+    the question just asked ("nein, lieber nicht" to an optional question is a skip)."""
+    return bool(_ABORT.search(_fold(text)))
 
 
 def command_in_sentence(text: str) -> str | None:
@@ -57,7 +91,8 @@ _INSULT = re.compile(
     r"|verstehen mich nicht|versteht mich nicht|you don'?t understand|nutzlos)\b")
 
 
-_WHERE = re.compile(r"(?:^|\b)(wo\b|wohin|adresse|anschrift|where|address|how do i get|wie komme)")
+_WHERE = re.compile(r"(?:^|\b)(wo\b|wohin|adresse|anschrift|where|address|how do i get|wie komme"
+                    r"|parkplatz|parkplätze|parkplaetze|parken|parking|haltestelle)")
 
 
 def asks_where(text: str) -> bool:
@@ -80,9 +115,89 @@ def corrects_itself(text: str) -> bool:
     return bool(_CORRECTION.search(_fold(text)))
 
 
+def after_correction(text: str) -> str:
+    """The part of `text` after its last self-correction ("…, doch lieber den Reisepass, der
+    Ausweis ist ja noch gültig" -> "den Reisepass, der Ausweis …"); the text if none."""
+    found = list(_CORRECTION.finditer(text.casefold().replace("ß", "ss")))
+    return text[found[-1].end():] if found else text
+
+
+_ABOUT_SERVICE = re.compile(
+    r"\b(mitbringen|mitnehmen|brauch\w* ich|benötige ich|benoetige ich|foto\w*|passbild\w*|photo\w*"
+    r"|picture|kost\w*|gebühr\w*|gebuehr\w*|preis|cost\w*|fee|price|how much|wie ?viel"
+    r"|dauer\w*|how long|unterlagen|dokumente?n?|documents?|papers|bring|zugeschickt|per post"
+    r"|by post|sent to me|right away|gleich mit)\b")
+
+
+def asks_about_service(text: str) -> bool:
+    """"Für einen Reisepass. Brauche ich ein neues Foto?": a question about what to bring,
+    the fee or how long it takes, asked beside an answer."""
+    return "?" in text and bool(_ABOUT_SERVICE.search(_fold(text)))
+
+
+_COUNT = {"ein": 1, "eine": 1, "einen": 1, "einem": 1, "1": 1, "a": 1, "one": 1, "zwei": 2,
+          "2": 2, "two": 2, "drei": 3, "3": 3, "three": 3, "vier": 4, "4": 4, "four": 4}
+_SHIFT = re.compile(
+    r"\b(?:um |by )?(ein|eine|einen|einem|1|a|one|zwei|2|two|drei|3|three|vier|4|four)\s+"
+    r"(tag|tage|tagen|day|days|woche|wochen|week|weeks)\s+(?:später|spaeter|nach hinten|weiter"
+    r"|danach|later|on|back|verschieben|schieben|verlegen)|\b(?:push|move|put)\b.{0,30}?\bback\s+"
+    r"(?:by\s+)?(a|one|two|2|three|3)\s+(day|days|week|weeks)\b")
+
+
+_RELATIVE_DAY = re.compile(
+    r"\b(?:(?:am|den) tag (?P<bef>davor|vorher)"
+    r"|(?:einen|1) tag (?P<bef2>vorher|früher|frueher|eher|vorziehen|vorverlegen|zurück)"
+    r"|the day before(?! yesterday)|a day (?P<bef3>earlier|before)"
+    r"|(?:am|den) tag (?P<aft>danach|darauf)|(?:einen|1) tag (?P<aft2>später|spaeter|danach"
+    r"|nach hinten|weiter)"
+    r"|the (?:next|following) day|the day after(?! tomorrow)|a day later)\b")
+
+
+def relative_day(text: str) -> int | None:
+    """"am Tag davor" -> -1, "the day after" -> +1 (of the day under discussion); None."""
+    m = _RELATIVE_DAY.search(_fold(text))
+    if not m:
+        return None
+    before = m.group("bef") or m.group("bef2") or m.group("bef3") or "day before" in m.group(0)
+    return -1 if before else 1
+
+
+def shift_in(text: str) -> int | None:
+    """Days to move an appointment by: "um eine Woche nach hinten schieben" -> 7, "two days
+    later" -> 2; None when the text names no such shift."""
+    m = _SHIFT.search(_fold(text))
+    if not m:
+        return None
+    count, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    days = _COUNT.get(count, 1)
+    return days * 7 if unit.startswith(("woche", "week")) else days
+
+
 def any_office(text: str) -> bool:
     """"egal wo", "any office is fine": the office does not matter, the time does."""
     return bool(_ANY_OFFICE.search(_fold(text)))
+
+
+_CONFUSED = re.compile(
+    r"\b(versteh\w* (?:ich )?(?:nicht|nix|kein wort)|ich versteh\w* nicht|was (?:soll|muss) ich"
+    r" (?:denn )?(?:da |hier |jetzt )*(?:machen|tun|schreiben|eintippen|eingeben)|keine ahnung"
+    r"|zu kompliziert|so kompliziert|ist das kompliziert|i don'?t understand|i do not understand"
+    r"|what do you want|what should i (?:do|write|type)|so frustrating|confus\w*"
+    r"|too complicated)\b")
+
+
+def follows_up(text: str) -> bool:
+    """"Und Großenhain?", "Und am Samstag danach?", "What about Riesa?": a short question that
+    continues the one before."""
+    return ("?" in text or not re.search(r"[.!?]", text)) and len(text.split()) <= 8 and bool(
+        re.match(r"\W*(?:und|and|what about|how about|und wie (?:ist es )?mit|und was ist mit"
+                 r"|wie sieht'?s (?:mit|in))\b", _fold(text)))
+
+
+def is_confused(text: str) -> bool:
+    """"Hä? Ich versteh nicht, was Sie von mir wollen": a lost citizen, to be offered a way out
+    at once (a person, the phone number) rather than the same question again."""
+    return bool(_CONFUSED.search(_fold(text)))
 
 
 def is_insult(text: str) -> bool:
@@ -159,10 +274,13 @@ def ordinal_choice(text: str, count: int) -> int | None:
 
 
 _DAY_WORDS = re.compile(
-    r"\b(mo(?:ntag)?|di(?:enstag)?|mi(?:ttwoch)?|do(?:nnerstag)?|fr(?:eitag)?|sa(?:mstag)?"
-    r"|so(?:nntag)?|montags?|dienstags?|mittwochs?|donnerstags?|freitags?|samstags?|sonntags?"
-    r"|mon(?:day)?|tue(?:sday)?|wed(?:nesday)?|thu(?:rsday)?|fri(?:day)?|sat(?:urday)?"
-    r"|sun(?:day)?|heute|morgen|übermorgen|today|tomorrow|woche|week|januar|februar|märz"
+    r"\b(?:mo|di|mi|fr|sa|sat|sun)(?=\.|\s*\d)"  # "so much", "do you", "let's do 9": no days
+    r"|\b(?:do|so)(?=\.|\s*\d{1,2}\.|\s*\d{1,2}\s*uhr)"
+    r"|\bam\s+(?:mo|di|mi|do|fr|sa|so)\b|\b(?:mo|di|mi|do|fr|sa)\W*$"
+    r"|\b(montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag"
+    r"|montags?|dienstags?|mittwochs?|donnerstags?|freitags?|samstags?|sonntags?"
+    r"|mon(?:day)?|tue(?:sday)?|wed(?:nesday)?|thu(?:rsday)?|fri(?:day)?|saturday"
+    r"|sunday|heute|morgen|übermorgen|today|tomorrow|woche|week|januar|februar|märz"
     r"|april|mai|juni|juli|august|september|oktober|november|dezember|january|february|march"
     r"|may|june|july|october|december)\b|\d{1,2}\.\s*\d{1,2}\.|\b\d{1,2}\.\s+[a-zä]"
 )
@@ -184,6 +302,7 @@ _NAME_LEADS = re.compile(
     r"|i am|i'm|this is|it'?s|it is|call me|under the name|should be|richtig wäre|korrekt ist"
     r"|correct is|richtig heißt|richtig heisst|wie (?:ich )?(?:schon|bereits)"
     r" (?:sagte|gesagt)|as i (?:said|told you)|hier ist|hier spricht|sondern"
+    r"|ich bin(?: die| der)?(?=\s+(?-i:[A-ZÄÖÜ]))"
     r"|name(?=\s+(?-i:[A-ZÄÖÜ])))(?!\w)\s*:?\s*",
     re.I,
 )
@@ -219,6 +338,27 @@ _NOT_NAME = {
     "dezember", "january", "february", "march", "june", "july", "october", "december", "woche",
     "week", "nächste", "naechste", "next", "übermorgen", "vormittag", "nachmittag", "früh",
     "uhrzeit", "zeit", "time", "gleiche", "gleichen", "same",
+    # prepositions, particles and verbs that stand beside a code ("termin mmmrz7 auf mittwoch
+    # schieben? haase"): never taken for the last name
+    "auf", "aus", "bei", "nach", "vor", "über", "ueber", "unter", "durch", "gegen", "statt",
+    "bis", "seit", "vom", "zum", "zur", "beim", "im", "ins", "aufs", "schieben", "legen",
+    "umlegen", "umbuchen", "machen", "tun", "sein", "haben", "werden", "wäre", "waere",
+    "würde", "wuerde", "hätte", "haette", "mal", "ma", "nochmal", "eben", "halt", "denn",
+    "dann", "also", "nur", "vielleicht", "eigentlich", "wieder", "einfach", "off", "from",
+    "by", "about", "into", "instead", "just", "then", "there", "here", "push", "shift",
+    "cancelled", "abgesagt", "storniert", "gebucht", "booked", "verzeihung", "vertippt", "pardon",
+    "oops", "hoppla", "korrektur", "übrigens", "uebrigens", "by the way", "btw", "moment",
+    "tochter", "sohn", "mutter", "vater", "oma", "opa", "mann", "ehemann", "ehefrau", "schwester",
+    "bruder", "enkel", "enkelin", "wife", "husband", "son", "daughter", "mother", "father",
+    "steht", "stehen", "gilt", "wegen", "because", "she", "he", "her", "his", "him", "they",
+    "we", "er", "ihm",
+    "ihr", "come", "comes", "needs", "braucht", "geboren", "geb", "born", "wollte",
+    "wissen", "fragen", "frage", "ask", "asking", "wanted", "wollen", "vielen", "dank",
+    "herzlichen", "grüße", "gruesse", "liebe", "lieben", "freundliche", "freundlichen",
+    "gruss", "gruß", "mfg", "lg",
+    "tschüss", "tschuess", "ciao", "oh", "ah", "ach", "löschen", "loeschen", "streichen",
+    "delete", "remove", "klar", "natürlich", "natuerlich", "selbstverständlich", "logisch",
+    "jawohl", "okidoki",
 }
 _STRICT_NOT_NAME = {"ja", "nein", "yes", "no", "ok", "okay", "bitte", "danke", "hallo", "hello",
                     "termin", "appointment", "name", "please", "thanks", "ich", "the", "und",
@@ -229,6 +369,13 @@ _HONORIFICS = {"frau", "herr", "mr", "mrs", "ms", "miss", "dr", "dr."}
 _WORD = re.compile(r"^[^\W\d_][\w'’.-]*$")
 
 
+def _without_honorific(text: str) -> str:
+    words = text.split()
+    while words and words[0].casefold().rstrip(".") in _HONORIFICS:
+        words = words[1:]
+    return " ".join(words)
+
+
 def plausible_name(text: str) -> str | None:
     """The text itself as a person's name ("anna berger", "Berger, Anna"), or None for yes/no,
     questions, commands and sentences."""
@@ -236,9 +383,9 @@ def plausible_name(text: str) -> str | None:
     if not text or "?" in text or "@" in text or any(c.isdigit() for c in text):
         return None
     if "," in text:
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        if len(parts) == 2 and all(len(p.split()) <= 2 for p in parts):
-            text = f"{parts[1]} {parts[0]}"
+        parts = [_without_honorific(p) for p in text.split(",") if p.strip()]
+        if len(parts) == 2 and all(1 <= len(p.split()) <= 2 for p in parts):
+            text = f"{parts[1]} {parts[0]}"  # "Krause, Erika", "Frau Krause, Erika"
         else:
             return None
     words = text.split()
@@ -246,7 +393,8 @@ def plausible_name(text: str) -> str | None:
         words = words[1:]
     if not 1 <= len(words) <= 4:
         return None
-    if any(not _WORD.match(w) for w in words):
+    if any(not _WORD.match(w) for w in words) or any(
+            w.endswith(".") and len(w) > 2 for w in words):  # "Baumann. Lutz Baumann"
         return None
     folded = [w.casefold().strip(".") for w in words]
     titled = len(words) >= 2 and all(w[:1].isupper() and not w.isupper() for w in words)
@@ -260,13 +408,25 @@ def plausible_name(text: str) -> str | None:
     return name
 
 
+_SPELLED = re.compile(r"(?:\s+(?:mit|with|wie|like))?(?:\s+[^\W\d_]){2,}\W*$")
+
+
 def name_in_sentence(text: str, whole_text_ok: bool = True) -> str | None:
     """A person's name given in a sentence ("Ich heiße Anna Berger und brauche …",
-    "Wie ich schon sagte: Gertrud Schubert."), or the whole text when it is a name."""
+    "Wie ich schon sagte: Gertrud Schubert."), or the whole text when it is a name. Letters
+    spelled after it ("ilse kühn k ü h n", "schmidt mit d t") are left out."""
+    text = _SPELLED.sub("", text) or text
+    if (relative := name_for_relative(text)) is not None:
+        return relative  # "Auf meinen Vater: Werner Haufe. Ich heiße übrigens Ute …"
     found = None
     text = re.sub(r"\b(?:Dr|Prof|Dipl)\.\s*", "", text)
     for m in _NAME_LEADS.finditer(text):
         rest = text[m.end():]
+        # "Name: Schulze, Marcel", "ich bin die Frau Krause, Erika.": last name first
+        clause = re.split(r"[.;!?()]|\s[–-]\s", rest, maxsplit=1)[0]
+        if "," in clause and (swapped := plausible_name(clause)):
+            found = swapped
+            continue
         rest = re.split(r"[,.;!?()]|\s(?:und|and|aus|from|in|und ich|brauche|need|möchte"
                         r"|würde|hätte|would|want|wohne|live)\s", rest, maxsplit=1)[0]
         words = rest.split()
@@ -285,35 +445,136 @@ def name_in_sentence(text: str, whole_text_ok: bool = True) -> str | None:
     whole = plausible_name(stripped)
     if whole:
         return whole
-    for part in reversed(re.split(r"[,:;]", text)[1:]):
+    head = text.split(",")[0]
+    if "," in text and (first := plausible_name(head)) and len(first.split()) >= 2:
+        return first  # "Helga Baumann, bitte SMS an ihre Nummer …"
+    for part in reversed(re.split(r"[,:;]|[.!?](?:\s|$)", text)[1:]):
         words = part.strip().strip(".!").split()
         if 2 <= len(words) <= 4 and all(w[:1].isupper() for w in words):
             return plausible_name(part)
     return None
 
 
-_FILLER = re.compile(r"^(?:(?:ok(?:ay)?|ja|jo|gut|na gut|also|nu|well|alright|sure|yes|so|"
+_FILLER = re.compile(r"^(?:(?:ok(?:ay)?|ja|jo|gut|na gut|also|nu|well|alright|sure|yes|so|ach so|"
                      r"klar|gerne?|bitte)[,.!]?\s+)+", re.I)
 
 
+_RELATIVES = (
+    r"mutter|mutti|mama|vater|vati|papa|oma|omi|opa|großmutter|grossmutter|großvater|grossvater"
+    r"|tochter|sohn|kind|kinder|mann|ehemann|frau|ehefrau|gattin|gatte|partner|partnerin"
+    r"|freundin|freund|schwester|bruder|enkel|enkelin|enkelkind|schwiegermutter|schwiegervater"
+    r"|tante|onkel|nachbar|nachbarin|mother|mum|mom|father|dad|son|daughter|husband|wife"
+    r"|grandmother|grandma|grandfather|grandpa|grandson|granddaughter|child|kid|brother"
+    r"|sister|partner|neighbour|neighbor|friend")
+# "für meine Mutter (…), Gerda Lange", "Auf meinen Vater bitte: Werner Haufe", "name of son is
+# …", "my wife is called …": the name of the person the appointment is for.
+_FOR_RELATIVE = re.compile(
+    rf"(?:\b(?:für|fuer|auf|for)\s+(?:meine[nmrs]?|unsere[nmrs]?|die|den|my|our)\s+"
+    rf"|\b(?:meine[nmrs]?|my)\s+|\bname\s+(?:of|von)\s+(?:my\s+|meine[mnrs]?\s+)?)"
+    rf"(?:{_RELATIVES})\b", re.I)
+_RELATIVE_WORD = re.compile(rf"\b(?:{_RELATIVES})\b", re.I)
+
+
+def for_someone_else(text: str) -> bool:
+    """"für meine Mutter", "my wife needs …": the appointment is for another person."""
+    return bool(_FOR_RELATIVE.search(text))
+
+
+def _name_run(text: str, capital: bool = True, at_start: bool = False) -> str | None:
+    """The first run of two or three words that make a person's name in `text`, or a
+    "Last, First" pair."""
+    pair = re.search(r"([^\W\d_][\w'’-]+),\s*([^\W\d_][\w'’-]+)(?=\s*(?:[.,;:–-]|$))", text)
+    if pair and (not capital or pair.group(1)[:1].isupper()) and (
+            found := plausible_name(f"{pair.group(1)}, {pair.group(2)}")):
+        return found
+    words = list(re.finditer(r"[^\W\d_][\w'’-]*", text))
+    for i in range(min(len(words), 1) if at_start else len(words)):
+        for n in (3, 2) if capital else (2,):
+            run = words[i:i + n]
+            if len(run) < n or any(re.search(r"[.,;:!?]", text[a.end():b.start()])
+                                   for a, b in pairwise(run)):
+                continue
+            if n == 3 and not re.match(r"\s*(?:[.,;:!?–-]|$)", text[run[-1].end():]):
+                continue  # three words only where the name ends the clause
+            if capital and not all(w.group()[:1].isupper() for w in run):
+                continue
+            found = plausible_name(" ".join(w.group() for w in run))
+            if found and not any(_RELATIVE_WORD.fullmatch(w.group()) for w in run):
+                return found
+    return None
+
+
+def name_for_relative(text: str) -> str | None:
+    """The name right after the relative it is for ("für meine Mutter …, Gerda Lange")."""
+    for m in _FOR_RELATIVE.finditer(text):
+        joint = re.match(r"\s*(?:bitte|please)?\s*[:,]?\s*(?:(?:sie|er|she|he)\s+)?"
+                         r"(?:(heißt|heisst|is called|is named|named|called|ist|is)\b)?\s*(:)?\s*",
+                         text[m.end():], flags=re.I)
+        assert joint is not None
+        rest = re.split(r"[.!?](?:\s|$)", text[m.end() + joint.end():], maxsplit=1)[0]
+        # in lower case only right after "heißt", "is", ":" ("my wife started german" is none)
+        said = joint.group(1) or joint.group(2)
+        found = _name_run(rest) or (_name_run(rest, capital=False, at_start=True)
+                                    if text.islower() and said else None)
+        if found:
+            return found
+    return None
+
+
+def name_among_facts(text: str) -> str | None:
+    """A name given among the facts of a request, with the names of services, offices and
+    times already blanked out: "Riesa. Do. Perso. Kunath, Hans-Peter.", "bin der rene wagner",
+    "… passport for me Ahmad Haddad", "Beglaubigung Radebeul Mi 10 Uhr Ilona Voigt"."""
+    pair = re.search(r"(?<![\w-])((?-i:[A-ZÄÖÜ])[\w'’-]+),\s*((?-i:[A-ZÄÖÜ])[\w'’-]+)"
+                     r"(?=\s*(?:[.,;:–-]|$))", text)
+    if pair and not {pair.group(1).casefold(), pair.group(2).casefold()} & _NOT_NAME and (
+            found := plausible_name(f"{pair.group(1)}, {pair.group(2)}")):
+        return found  # "Kunath, Hans-Peter" (not "Oh, Verzeihung")
+    lead = re.search(r"\b(?:ich bin|bin) (?:der|die) |\b(?:for me|für mich|fuer mich),? ", text,
+                     re.I)
+    if lead and (found := _name_run(text[lead.end():], capital=not text.islower())):
+        return found
+    tail = re.search(r"((?-i:[A-ZÄÖÜ])[\w'’-]+\s+(?-i:[A-ZÄÖÜ])[\w'’-]+)\W*$", text)
+    if tail and not re.search(r"[.,;:!?]", tail.group(1)):
+        return plausible_name(tail.group(1))
+    return None
+
+
 def name_in_first_message(text: str) -> str | None:
-    """Only an explicitly introduced name ("ich heiße …", "my name is …")."""
+    """Only an explicitly introduced name ("ich heiße …", "my name is …"), or the name of the
+    relative the appointment is for ("für meine Mutter, Gerda Lange")."""
+    if (relative := name_for_relative(text)) is not None:
+        return relative
+    here = re.match(r"^\W*(?:(?:ja|hallo|guten tag|tag)\W+)*"
+                    r"([^\W\d_][\w'’-]+(?:\s+[^\W\d_][\w'’-]+)?)\s+hier\b", text, re.I)
+    if here and (found := plausible_name(here.group(1))):
+        return found  # "Pfützner hier.", "ja opitz hier ich wollte …"
     if not re.search(r"hei(?:ss|ß)e|mein (?:nach|vor)?name|my (?:last |sur)?name|name is|name ist"
-                     r"|auf den namen|unter dem namen|under the name|in the name of|i'm [A-Z]"
-                     r"|\bname:?\s+[A-ZÄÖÜ]"
-                     r"|hier (?:ist|spricht)|this is [A-Z]", text, re.I):
+                     r"|auf den namen|unter dem namen|under the name|in the name of"
+                     r"|i'm (?-i:[A-Z])|\bname:?\s+(?-i:[A-ZÄÖÜ])"
+                     r"|hier (?:ist|spricht)|this is (?-i:[A-Z])", text, re.I):
         return None
     return name_in_sentence(re.sub(r"(?i)\bi'm\b", "I am", text), whole_text_ok=False)
 
 
 _PROOF_LEADS = re.compile(
     r"(?<!\w)(?:(?:nach)?name(?:n)?\s*(?:ist|lautet|:)?|surname(?:\s*is)?|last name(?:\s*is)?"
-    r"|hei(?:ss|ß)e|auf den namen|under|name is)(?!\w)", re.I)
+    r"|hei(?:ss|ß)e|auf den namen|under|name is|ich bin(?: die| der| de)?(?: frau| herr)?"
+    r"|hier (?:ist|spricht)(?: die| der)?(?: frau| herr)?|(?:mit )?(?:freundlichen|besten|lieben"
+    r"|vielen) (?:grüßen|grüssen|gruessen|dank)\W*|(?:viele|liebe|beste) grüße\W*|mfg\W*"
+    r"|(?:kind|best|warm) regards\W*|regards\W*)(?!\w)", re.I)
+
+
+_FORMER_NAME = re.compile(r"[^\W\d_][\w'’-]+\s+(?:ist|war)\s+mein\s+(?:geburts|mädchen|maedchen"
+                          r"|früherer?\s+|frueherer?\s+|alter\s+)name|\b(?:maiden|birth|former)"
+                          r" name\b[^,.;]*", re.I)
 
 
 def proof_in_sentence(text: str) -> str | None:
     """A last name given beside a reference ("HYR-RX6 absagen. Schubert.", "name wagner",
-    "Krüger ist mein Name"); exactly one candidate, never several guesses."""
+    "Krüger ist mein Name"); exactly one candidate, never several guesses. A former name
+    ("Bergmann ist mein Geburtsname") is none."""
+    text = _FORMER_NAME.sub(" ", text)
     m = re.search(r"([^\W\d_][\w'’-]+)\s+ist mein (?:nach)?name", text, re.I)
     if m and plausible_name(m.group(1)):
         return plausible_name(m.group(1))
@@ -331,11 +592,46 @@ def proof_in_sentence(text: str) -> str | None:
     return plausible_name(candidates[-1]) if candidates else None
 
 
+def _sentences_alone(text: str) -> list[str]:
+    """Sentences of one or two words that are no question and hold no code."""
+    return [m.group(1) for m in re.finditer(r"([^.!?;]+)([.!?;]|$)", text)
+            if m.group(2) != "?" and 1 <= len(m.group(1).split()) <= 2
+            and references.find(m.group(1)) is None]
+
+
+def _name_alone(part: str) -> str | None:
+    """A sentence that is only a name ("Lindner.", "Herr Zimmermann"), not "Guten Morgen!"."""
+    part = _without_honorific(part.strip())
+    if not part or any(w.casefold().strip(",") in _NOT_NAME for w in part.split()):
+        return None
+    return plausible_name(part)
+
+
+def proof_stated(text: str) -> bool:
+    """Whether the last name beside a code was said as such ("Name Schubert", "ich heiße …",
+    a sentence that is only the name, "Mit freundlichen Grüßen, Gertrud Schubert") rather
+    than guessed from the words around the code."""
+    code = references.find(text)
+    if code is None:
+        return False
+    alone = [part for part in _sentences_alone(text) if _name_alone(part)]
+    tail = re.search(r"[,.;:!?]\s*((?-i:[A-ZÄÖÜ])[\w'’-]+(?:\s+(?-i:[A-ZÄÖÜ])[\w'’-]+)?)\W*$", text)
+    if tail and _name_alone(tail.group(1)):
+        return True  # "… bitte auf Montag um 10 verlegen, Berger"
+    return len(alone) == 1 or _explicit_proof(references.without_code(text)) is not None
+
+
 def proof_beside_code(text: str) -> str | None:
     """The last name given with a reference code: after an explicit lead ("Name Schubert"),
     else the plausible name closest to the code ("Termin K7Q-M4P verschieben, Hartmann. Geht
     statt Coswig auch Radebeul?" -> Hartmann). One candidate, never several guesses."""
     code = references.find(text)
+    tail = re.search(r"[,.;:!?]\s*((?-i:[A-ZÄÖÜ])[\w'’-]+(?:\s+(?-i:[A-ZÄÖÜ])[\w'’-]+)?)\W*$", text)
+    if tail and code is not None and (found := _name_alone(tail.group(1))):
+        return found.split()[-1]  # "… bitte auf Montag um 10 verlegen, Berger"
+    alone = [found for part in _sentences_alone(text) if (found := _name_alone(part))]
+    if len(alone) == 1 and code is not None:
+        return alone[0].split()[-1]  # "Ich will den Termin EAQ-XR7 LÖSCHEN. Lindner."
     if code is None:
         return proof_in_sentence(text)
     m = re.search(rf"(?<![\w-]){code[:3]}[\s-]?{code[3:]}(?![\w-])", text, re.I)
@@ -396,6 +692,7 @@ class ContactAnswer:
 
 _SKIP = re.compile(
     r"\b(ohne|nein|nee|nö|no|nope|nicht nötig|nicht noetig|brauch(?:e)? ich nicht|keine|kein"
+    r"|nischt|brauch\w* (?:ich |mer )?ni|brauchen sie nicht|eine telefonnummer brauchen sie nicht"
     r"|überspringen|ueberspringen|skip|lieber nicht|not needed|no need|none|don'?t|möchte ich"
     r" nicht|will ich nicht|weiter|next|nichts)\b")
 

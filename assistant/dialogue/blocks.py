@@ -1,25 +1,29 @@
 """Building blocks the flows share: buttons, the wish (service, office, time), offering and
 taking a slot, identifying an existing appointment, showing one.
 
-Flows in `actions/` call these through `assistant.plugin`; each takes the `Talk` of the turn.
+Flows in `actions/` call these through `assistant.plugin`; each takes the `Talk` of the turn and
+works on the part of the task it needs (`talk.task_as(SlotTask)` for offering a slot,
+`LookupTask` for identifying an appointment); a block for any task works on the base `Task`.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.booking import availability, check, references
 from assistant.booking import book as booking
 from assistant.booking.slots import Slot, holiday_name
 from assistant.dialogue import answers
-from assistant.dialogue.talk import SlotRef, Talk, Task
+from assistant.dialogue.talk import Talk
+from assistant.dialogue.tasks import Contact, LookupTask, PersonTask, SlotRef, SlotTask, Task
 from assistant.dialogue.understanding import Understanding
 from assistant.i18n import day as i18n_day
 from assistant.i18n import t, when, when_short
 from assistant.messages import Button
 from assistant.nlu.spoken import normalize_spoken
+from assistant.nlu.timeparse import extract as extract_times
 from assistant.views import AppointmentView
 
 if TYPE_CHECKING:
@@ -80,6 +84,15 @@ def phone_listing(talk: Talk, office: Office | None = None) -> str:
 # -- the wish -----------------------------------------------------------------------------------
 
 
+async def answer_aside(talk: Talk, u: Understanding, intent: str) -> None:
+    """Answer a side question asked beside an answer ("Für einen Reisepass. Brauche ich ein
+    Foto?") by the flow that answers `intent`, if one is enabled; the task goes on after."""
+    flow = next((f for f in talk.flows.values() if f.side and intent in f.intents), None)
+    if flow is not None:
+        await flow.respond(talk, Understanding(text=u.text, intent=intent, confidence=1.0,
+                                               service=u.service, office=u.office))
+
+
 def absorb(talk: Talk, u: Understanding) -> bool:
     """Take service, office and time from the message into the task; True if any changed.
     A change invalidates offered slots and the choice ("lieber Donnerstag")."""
@@ -91,49 +104,76 @@ def absorb(talk: Talk, u: Understanding) -> bool:
         talk.learn(service=u.service)
         changed = True
     if u.office and u.office != task.office and cfg.office(u.office):
-        if task.chosen and not u.has_time:  # "gleiche Zeit, aber in Riesa"
+        if isinstance(task, SlotTask) and task.chosen and not u.has_time:
+            # "gleiche Zeit, aber in Riesa"
             task.start = task.end = task.chosen.start
         task.office = u.office
         talk.learn(office=u.office)
         changed = True
-    if u.has_time and task.flow in {"book", "reschedule", "video"}:
+    if u.has_time and isinstance(task, SlotTask):
         assert u.start is not None and u.end is not None
         day = _day_under_discussion(task)
-        if u.start == u.end and day is not None and not answers.names_a_day(u.text):
-            # "später am selben Tag, gegen 11?", "um 10 dann": the day being discussed
-            at = u.start.astimezone(day.tzinfo)
-            u.start = u.end = day.replace(hour=at.hour, minute=at.minute, second=0,
-                                          microsecond=0)
-        task.start, task.end = u.start, u.end
+        one_day = u.start.astimezone(talk.now.tzinfo).date() == u.end.astimezone(
+            talk.now.tzinfo).date()
+        if one_day and day is not None and not answers.names_a_day(u.text):
+            # "später am selben Tag, gegen 11?", "um 10 dann", "lieber nachmittags": the
+            # day being discussed
+            local = day.astimezone(talk.now.tzinfo)
+            a, b = u.start.astimezone(local.tzinfo), u.end.astimezone(local.tzinfo)
+            u.start = local.replace(hour=a.hour, minute=a.minute, second=a.second,
+                                    microsecond=0)
+            u.end = local.replace(hour=b.hour, minute=b.minute, second=b.second,
+                                  microsecond=0)
+        task.start, task.end, task.daily = u.start, u.end, u.daily
         if task.flow == "reschedule" and len(u.times) > 1 and answers.names_a_day(
                 u.times[-1][2]):  # "von Donnerstag auf Freitag" (not "… to the afternoon")
             task.start, task.end = u.times[-1][0], u.times[-1][1]
         talk.learn(start=u.start, end=u.end)
         changed = True
-    if u.reference and task.flow in {"reschedule", "cancel", "check"} and not task.appointment_id:
+    if u.reference and isinstance(task, LookupTask) and not task.appointment_id:
         task.reference = u.reference
     if changed:
-        task.offered = []
-        task.chosen = None
-        if task.step == "confirm" and task.flow == "reschedule":
+        if isinstance(task, SlotTask):
+            task.offered = []
+            task.chosen = None
+        if task.step in {"confirm", "change"} and task.flow == "reschedule":
             task.step = "time"
     return changed
 
 
-def _day_under_discussion(task: Task) -> datetime | None:
+def day_relative(talk: Talk, u: Understanding) -> bool:
+    """"Dann am Tag davor, geht das?", "the day after?": that day, whole, relative to the day
+    under discussion; True if the wish changed."""
+    task = talk.task
+    days = answers.relative_day(u.text)
+    if not isinstance(task, SlotTask) or days is None or u.has_time:
+        return False
+    day = _day_under_discussion(task)
+    if day is None:
+        return False
+    local = day.astimezone(talk.now.tzinfo) + timedelta(days=days)
+    task.start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    task.end = local.replace(hour=23, minute=59, second=59, microsecond=0)
+    task.offered, task.chosen, task.daily = [], None, None
+    return True
+
+
+def _day_under_discussion(task: SlotTask) -> datetime | None:
     """The day a bare clock time refers to: of the wish, the chosen slot or the appointment."""
     if task.start is not None and task.end is not None and (
             task.end - task.start) <= timedelta(days=1):
         return task.start
     if task.chosen is not None:
         return task.chosen.start
-    return task.current_start
+    if task.offered:  # "um elf" to a list: the first day shown
+        return task.offered[0].start
+    return task.current_start if isinstance(task, LookupTask) else None
 
 
 async def release(talk: Talk) -> None:
     """Give back a held slot."""
     task = talk.task
-    if task is not None and task.hold:
+    if isinstance(task, SlotTask) and task.hold:
         token, task.hold = task.hold, None
         await booking.release(talk.ctx, token)
 
@@ -147,17 +187,38 @@ def _slot_ref(s: Slot) -> SlotRef:
 
 async def offer(talk: Talk, service: Service, office: Office) -> None:
     """Search free slots in the wish's window and offer them (or take the exact one asked for)."""
-    task, ctx = talk.task, talk.ctx
-    assert task is not None and task.start is not None and task.end is not None
+    task, ctx = talk.task_as(SlotTask), talk.ctx
+    assert task.start is not None and task.end is not None
     frm, to = task.start, task.end
+    latest = talk.now + timedelta(days=ctx.config.booking.horizon_days)
+    if to < talk.now or frm > latest:
+        # "am 20.11." (past) or "im Mai" (beyond what can be booked): say so, ask again. A date
+        # of the last four weeks read as next year's ("am 20.11." on the 23rd) was a slip.
+        year_ago = frm.astimezone(office.tz).date().replace(year=frm.year - 1) if not (
+            frm.month == 2 and frm.day == 29) else None
+        slip = year_ago is not None and timedelta(0) < (
+            talk.now.astimezone(office.tz).date() - year_ago) <= timedelta(days=28)
+        past = to < talk.now or slip
+        shown = year_ago if slip and year_ago else frm.astimezone(office.tz).date()
+        talk.say("slot.in_past" if past else "slot.beyond_horizon",
+                 day=i18n_day(shown, talk.lang),
+                 last=i18n_day(latest.astimezone(office.tz).date(), talk.lang))
+        task.start = task.end = task.daily = None
+        task.offered = []
+        from assistant.dialogue.flow import advance  # the flow asks its own time question
+
+        await advance(talk)
+        return
     result = await availability.offer(ctx, service.id, office.id, frm, to,
-                                      channel=talk.msg.channel)
+                                      channel=talk.msg.channel, daily=task.daily)
     task.step = "slot"
     slots = result.slots
     task.offered = [_slot_ref(s) for s in slots]
     exact = [i for i, s in enumerate(slots, 1)
              if frm == to and s.start == frm and s.office_id == office.id]
     if exact:  # "Donnerstag 14 Uhr", "gleiche Zeit, aber in Riesa": free, so take it
+        talk.say("slot.exact_free", when=when(frm.astimezone(office.tz), talk.lang),
+                 office=office.name.get(talk.lang))
         await take_slot(talk, exact[0])
         return
     if not slots and not result.other_offices:
@@ -200,9 +261,8 @@ def why_not_free(talk: Talk, office: Office, frm: datetime, to: datetime) -> Non
 
 
 def listing(talk: Talk) -> str:
-    assert talk.task is not None
     lines = []
-    for i, s in enumerate(talk.task.offered, 1):
+    for i, s in enumerate(talk.task_as(SlotTask).offered, 1):
         office = talk.ctx.config.office(s.office)
         assert office is not None
         lines.append(f"{i}. {when(s.start.astimezone(office.tz), talk.lang)} "
@@ -214,11 +274,32 @@ def slot_index(talk: Talk, u: Understanding) -> int | None:
     """Which offered slot the message picks: a number or ordinal ("die Nummer 3 nehme ich"),
     a clock time from the list ("um 10:45", "halb neun"), or a day + time."""
     task = talk.task
-    offered = task.offered if task else []
+    offered = task.offered if isinstance(task, SlotTask) else []
     if not offered:
         return None
+    bare = re.fullmatch(r"\W*(\d{1,2})\W*", u.text)
+    hour = int(bare.group(1)) if bare and not u.from_button else 0
+    if hour > len(offered) and 6 <= hour <= 20 and isinstance(task, SlotTask) and (
+            day := _day_under_discussion(task)) is not None:
+        # "9" to a list of four: nine o'clock on the day being discussed
+        local = day.astimezone(talk.now.tzinfo)
+        u.start = u.end = local.replace(hour=hour, minute=0, second=0, microsecond=0)
+        u.choice = None
     if u.choice is not None:
         return u.choice if 1 <= u.choice <= len(offered) else None
+    if u.office and not u.from_button and isinstance(task, SlotTask):
+        # "dann Riesa, die 1", "Riesa is fine then, 10:15": among the slots at that office only;
+        # none there: the wish moves to that office (absorb) and is searched again
+        at = [i for i, s in enumerate(offered, 1) if s.office == u.office]
+        if not at or (u.has_time and u.start != u.end):
+            return None  # "dann eben in Großenhain am 28.12.": that office's times that day
+        found = _index_in(talk, [offered[i - 1] for i in at], u, office_named=True)
+        return at[found - 1] if found is not None else None
+    return _index_in(talk, offered, u)
+
+
+def _index_in(talk: Talk, offered: list[SlotRef], u: Understanding,
+              office_named: bool = False) -> int | None:
     spoken = normalize_spoken(u.text, talk.lang)
     picked = answers.ordinal_choice(spoken, len(offered))
     exact_time = u.has_time and u.start == u.end
@@ -228,9 +309,9 @@ def slot_index(talk: Talk, u: Understanding) -> int | None:
         index = match_slot(offered, u, answers.names_a_day(u.text))
         if index is not None:
             return index
-        if u.start != u.end or answers.names_a_day(u.text):
-            return None  # another day or a window: search again
-    if u.service or u.office:
+        if u.start != u.end or answers.names_a_day(u.text) or exact_time:
+            return None  # another day, a window or a time not offered: search again
+    if u.service or (u.office and not office_named):
         return None
     return picked
 
@@ -267,8 +348,7 @@ async def take_slot(talk: Talk, index: int) -> None:
     """Hold offered slot `index` (1-based) and go on; if it is gone, offer again."""
     from assistant.dialogue.flow import advance  # the flow registry lives with the engine
 
-    task = talk.task
-    assert task is not None
+    task = talk.task_as(SlotTask)
     slot = task.offered[index - 1]
     token = await booking.hold(talk.ctx, slot.office, slot.start, slot.end,
                                service_id=task.service)
@@ -309,8 +389,7 @@ def task_done(talk: Talk, a: AppointmentView) -> None:
 async def identify(talk: Talk) -> AppointmentView | None:
     """Find the appointment the task names by reference and proof, asking for what is
     missing; None while it is not (yet) found, with the question or answer already said."""
-    task, ctx = talk.task, talk.ctx
-    assert task is not None
+    task, ctx = talk.task_as(LookupTask), talk.ctx
     if not task.reference:
         task.step = "reference"
         talk.say("manage.ask_reference")
@@ -336,7 +415,13 @@ async def identify(talk: Talk) -> AppointmentView | None:
         talk.state.task = None
         talk.say("menu.anything_else", buttons=menu(talk))
         return None
+    if found.appointment is None and task.proof_guessed:
+        # the name was a guess from the words around the code: ask for it, say nothing else
+        task.proof, task.proof_guessed, task.step = None, False, "proof"
+        talk.say("manage.ask_proof", reference=references.display(task.reference))
+        return None
     if found.appointment is None or found.appointment.status != "booked":
+        task.proof_tried = task.proof  # kept for the corrected code ("sorry, typo: PBK-U9C")
         task.reference_tried, task.reference, task.proof = task.reference, None, None
         task.step = "reference"
         task.tries += 1
@@ -348,8 +433,9 @@ async def identify(talk: Talk) -> AppointmentView | None:
     task.current_start = a.start
     task.service = a.service
     task.office = task.office or a.office
-    if task.office != a.office and not task.start:  # "nach Riesa verlegen": same time there
-        task.start = task.end = a.start
+    if isinstance(task, SlotTask) and task.office != a.office and (not task.start or (
+            task.end is not None and task.start <= a.start <= task.end)):
+        task.start = task.end = a.start  # "nach Riesa verlegen", "Friday, but in Coswig": same time
     talk.learn(reference=task.reference, proof=task.proof, last_service=a.service,
                last_office=a.office, last_start=a.start)
     show(talk, a, "manage.found")
@@ -362,8 +448,7 @@ _LATER = re.compile(r"\b(später|spaeter|later)\b", re.I)
 
 def search_earlier(talk: Talk, before: datetime) -> None:
     """Search from now until just before `before` (the appointment or the first offer)."""
-    task = talk.task
-    assert task is not None
+    task = talk.task_as(SlotTask)
     task.start, task.end = talk.now, before - timedelta(minutes=5)
     task.offered, task.chosen = [], None
 
@@ -372,7 +457,7 @@ def earlier_or_later(talk: Talk, u: Understanding, before: datetime | None) -> b
     """"Geht auch früher?" / "anything later?" without a time: search before `before` (the
     appointment or the first offered slot) or after the last offered one. True if it asked."""
     task = talk.task
-    if task is None or u.has_time:
+    if not isinstance(task, SlotTask) or u.has_time:
         return False
     if EARLIER.search(u.text) and before is not None:
         search_earlier(talk, before)
@@ -389,8 +474,7 @@ def earlier_or_later(talk: Talk, u: Understanding, before: datetime | None) -> b
 async def earliest_office(talk: Talk, service: Service, offices: list[Office]) -> Office | None:
     """Of `offices`, the one with the earliest free slot in the wish's window (as soon as
     possible when no time was given)."""
-    task = talk.task
-    assert task is not None
+    task = talk.task_as(SlotTask)
     if task.start is None or task.end is None:
         task.start, task.end = talk.now, talk.now + timedelta(days=14)
     best: tuple[datetime, Office] | None = None
@@ -402,6 +486,33 @@ async def earliest_office(talk: Talk, service: Service, offices: list[Office]) -
     return best[1] if best else None
 
 
+def facts_in_request(talk: Talk, text: str) -> tuple[str | None, Contact | None]:
+    """The name and the contact a booking request gives among its other facts ("Schmieder,
+    Petra, 0152 2345 6789 – Meldebescheinigung – Coswig – Freitag"): services, offices, times,
+    codes, phone numbers and e-mail addresses are blanked out before looking for a name."""
+    contact = None
+    if m := answers.EMAIL.search(text):
+        contact = Contact(email=m.group(0).lower())
+    else:
+        for candidate in re.findall(r"\+?\d[\d\s/()-]{6,}\d", text):
+            if phone := answers.normalize_phone(candidate):
+                contact = Contact(phone=phone)
+                break
+    blanked = re.sub(r"[\w.+-]+@[\w.-]+|\+?\d[\d\s/()-]{4,}\d",
+                     lambda m: " " * len(m.group()), text)
+    nlu = talk.ctx.nlu
+    spans = [(m.start, m.end) for m in (nlu.resolver.scan_lenient(blanked) if nlu else [])]
+    spans += [(m.start(), m.end()) for m in references.PATTERN.finditer(blanked)
+              if any(c.isdigit() for c in m.group())]  # "Kunath" has the shape of a code
+    for tr in extract_times(normalize_spoken(blanked, talk.lang), talk.now, talk.lang):
+        at = blanked.find(tr.text)
+        if at >= 0:
+            spans.append((at, at + len(tr.text)))
+    for start, end in spans:
+        blanked = blanked[:start] + "." + " " * (end - start - 1) + blanked[end:]
+    return answers.name_among_facts(blanked), contact
+
+
 def proof_in(talk: Talk, text: str) -> str | None:
     """The last name given beside a reference code, never an office's or service's name."""
     nlu = talk.ctx.nlu
@@ -410,19 +521,34 @@ def proof_in(talk: Talk, text: str) -> str | None:
     return answers.proof_beside_code(text)
 
 
-def new_task(talk: Talk, flow: str, **values: object) -> Task:
-    """Start a task, carrying over what the citizen already told us."""
+def new_task(talk: Talk, flow: str, **values: Any) -> Task:
+    """Start a task in its flow's model, carrying over what the citizen already told us."""
     facts = talk.facts
-    task = Task(flow=flow, started=talk.now, turns=1, **values)  # type: ignore[arg-type]
-    if flow in {"book", "video"}:
-        task.service, task.office = facts.service, facts.office
-        task.start, task.end = facts.start, facts.end
-        task.name = facts.name
-        if facts.contact is not None:
-            task.contact = facts.contact.model_copy()
-    else:
+    model = talk.flows[flow].state_model if flow in talk.flows else Task
+    task = model(flow=flow, started=talk.now, turns=1, **values)
+    if isinstance(task, LookupTask):
         task.reference = facts.reference
         task.proof = facts.proof or (facts.name.split()[-1] if facts.name else None)
         task.current_start = facts.last_start  # "later the same day" right after a check
+    else:
+        if isinstance(task, SlotTask):
+            task.service, task.office = facts.service, facts.office
+            task.start, task.end = facts.start, facts.end
+        if isinstance(task, PersonTask):
+            task.name = facts.name
+            if facts.contact is not None:
+                task.contact = facts.contact.model_copy()
     talk.state.task = task
     return task
+
+
+def switch(talk: Talk, flow: str, **changes: Any) -> Task | None:
+    """Carry the task under way over to `flow` (a video call becoming a video appointment),
+    in that flow's model with the fields both have; None (no task) when it is not switched on."""
+    task, target = talk.task, talk.flows.get(flow)
+    if task is None or target is None:
+        talk.state.task = None
+        return None
+    values = {**task.model_dump(exclude={"v"}), **changes, "flow": flow}
+    talk.state.task = target.state_model.model_validate(values)
+    return talk.state.task

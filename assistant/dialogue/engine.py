@@ -24,6 +24,7 @@ from assistant.dialogue import answers, blocks, reading, routing
 from assistant.dialogue.flow import Flow, advance
 from assistant.dialogue.state import conversation
 from assistant.dialogue.talk import ConversationState, Talk
+from assistant.dialogue.tasks import LookupTask, PersonTask, SlotTask, Task
 from assistant.dialogue.understanding import (
     BadPayload,
     Understanding,
@@ -53,6 +54,7 @@ class Dialogue:
         self.limiter = RateLimiter(ctx.config.server.rate_limit_per_minute)
         self.flows: dict[str, Flow] = {f.name: f for f in flows}
         self.by_intent: dict[str, Flow] = {i: f for f in flows for i in f.intents}
+        self.models: dict[str, type[Task]] = {f.name: f.state_model for f in flows}
 
     # -- entry point ---------------------------------------------------------------------------
     async def handle(self, msg: Incoming) -> list[Reply]:
@@ -78,7 +80,7 @@ class Dialogue:
         now = ctx.now()
         async with conversation(ctx.db, msg.channel, msg.sender, now) as turn:
             before = dict(turn.state)
-            state = ConversationState.load(turn.state)
+            state = ConversationState.load(turn.state, self.models)
             idle = timedelta(hours=ctx.config.retention.conversation_idle_hours)
             if state.seen and now - state.seen > idle:  # a new visitor at the kiosk
                 state = ConversationState(lang=state.lang)
@@ -102,7 +104,7 @@ class Dialogue:
             except Exception:
                 log.exception("dialogue error on %s", msg.channel)
                 metrics.ERRORS.inc()
-                talk.state = ConversationState.load(before)
+                talk.state = ConversationState.load(before, self.models)
                 talk.replies = []
                 talk.say("error.internal", buttons=blocks.menu(talk))
             talk.state.seen = now
@@ -126,17 +128,36 @@ class Dialogue:
         command = u.command or (keyword_command(text) if not u.from_button else None)
         if command is None and not u.from_button:
             command = answers.command_in_sentence(text)
+            if command == "human" and task is not None and task.step == "contact" and (
+                    (given := answers.contact_answer(text, talk.lang)) and (
+                        given.phone or given.email)):
+                command = None  # "Rufen Sie mich an, wenn etwas ist: 0171 …" is the contact
             if command == "human":
                 command, u.intent, u.confidence = None, "request_human", 1.0
-            if command == "abort" and task is not None and task.step == "contact":
+                u.command = "human"  # asked for at any step: no reader of the question takes it
+            if command == "abort" and task is not None and task.step == "contact" and (
+                    not answers.aborts_strongly(text)):
                 command = "skip"  # "nein, lieber nicht" to the optional contact question
             if command == "abort" and task is None and u.intent == "cancel_appointment":
                 command = None
+            if command == "abort" and task is not None and task.flow == "cancel" and re.search(
+                    r"cancel|absag|stornier", text, re.I):
+                command = None  # "yes please cancel it" confirms the cancellation
         if not u.from_button and (task is None or task.step not in {"name", "proof"}):
             name = answers.name_in_first_message(text)
+            if name is None and _is_request(task, u):
+                name, contact = blocks.facts_in_request(talk, text)
+                if contact is not None:  # "Schmieder, Petra, 0152 2345 6789 – …"
+                    talk.learn(contact=contact)
+                    if isinstance(task, PersonTask) and task.contact is None:
+                        task.contact, task.contact_asked = contact, True
+            if name and len(name.split()) == 1:  # "Pfützner hier", "I'm Tom": no full name,
+                talk.learn(proof=name)            # at most the last name for a look-up
+                name = None
             if name:
                 talk.learn(name=name)
-                if task is not None and task.flow == "book":
+                if isinstance(task, PersonTask) and task.flow == "book" and task.step not in {
+                        "confirm", "change"}:  # at the summary it is a correction (steps.py)
                     task.name = name
         if command == "set_language":
             lang = u.args.get("language")
@@ -157,8 +178,21 @@ class Dialogue:
             u.intent, u.confidence = "deny", 1.0
         elif command:
             u.command = command
+        if not u.from_button and answers.asks_to_repeat(text):  # "Wie bitte?"
+            if task is not None:
+                await advance(talk)
+            else:
+                talk.say("menu.what", buttons=blocks.menu(talk))
+            return
         if task is not None and not u.from_button:
             talk.state.history = [*talk.state.history, task.model_copy(deep=True)][-MAX_HISTORY:]
+        first = next((f for f in self.flows.values() if f.claims_first and not u.from_button
+                      and f.claims(talk, u)), None)
+        if first is not None:  # "Kann ich online bezahlen?": the office's own answer
+            await first.respond(talk, u)
+            if task is not None and first.reask:
+                await advance(talk)
+            return
         if task is not None and await self._step(talk, u):
             return
         await self._intent(talk, u)
@@ -169,7 +203,16 @@ class Dialogue:
         assert task is not None
         flow = self.flows[task.flow]
         step = task.step
-        if not u.from_button and await flow.answer(talk, u):
+        if not u.from_button and "?" in u.text and not u.reference and (
+                answers.asks_where(u.text) or answers.asks_opening_hours(u.text)):
+            # "Wo ist das Bürgerbüro genau?", "How long is Riesa open on Tuesday?" at any step:
+            # answered on the side, then the question under way is asked again
+            if answers.asks_opening_hours(u.text):
+                u.intent, u.confidence = "ask_opening_hours", 1.0
+            else:
+                u.intent, u.confidence = "ask_where", 1.0
+            return False
+        if not u.from_button and u.command != "human" and await flow.answer(talk, u):
             return True
         if routing.is_insult(u):
             return False  # answered calmly, with a way to a person
@@ -207,12 +250,18 @@ class Dialogue:
             self._way_out_now(talk)
             return
         intent = routing.decide(talk, u, self.ctx.config.nlu)
+        if intent == routing.UNSURE and not u.from_button and answers.asks_where(u.text):
+            intent = "ask_where"  # "Und wo genau ist das Bürgerbüro?": a side flow claims it
         if intent == routing.UNSURE:
+            if task is None:  # what it named is kept for whatever the citizen says next
+                talk.learn(service=u.service, office=u.office, start=u.start, end=u.end)
             options = routing.clarify_buttons(talk, u)
             talk.say("clarify" if options else "fallback", buttons=[
                 talk.button(k, p) for k, p in options] + [talk.button("menu.other", "/help")]
                 if options else blocks.menu(talk))
             return
+        if intent is not None:
+            u.intent = intent  # the flow acts on the decided intention, not Rasa's first guess
         side = next((f for f in self.flows.values() if f.side and not u.from_button
                      and intent not in self.by_intent and f.claims(talk, u)), None)
         if intent == "inform" and task is None and side is None:
@@ -279,19 +328,11 @@ class Dialogue:
         video = u.args.get("mode") == "video" or (
             flow.name == "book" and not u.from_button and "video" in u.text.casefold())
         task = blocks.new_task(talk, flow.name, mode="video" if video else "in_person")
-        if u.reference:
-            if u.reference != task.reference:
-                task.proof, task.current_start = None, None
-            task.reference = u.reference
-            contact = answers.contact_answer(references.without_code(u.text), talk.lang)
-            proof = ((contact.email or contact.phone) if contact else None) or blocks.proof_in(
-                talk, u.text)
-            if proof and not u.from_button and flow.name in {"reschedule", "cancel", "check"}:
-                task.proof = proof
-        elif flow.name in {"reschedule", "cancel", "check"} and not u.from_button and not (
-                task.proof) and re.search(r"\b(?=\w*\d)(?=\w*[a-z])[\w-]{5,}\b", u.text, re.I):
-            # a mistyped code ("Code ABC-123, Brandt"): keep the name for the right code
-            task.proof = blocks.proof_in(talk, u.text)
+        if isinstance(task, LookupTask):
+            _take_reference(talk, task, u)
+        if isinstance(task, PersonTask) and not u.from_button and answers.for_someone_else(
+                u.text) and answers.name_for_relative(u.text) is None:
+            task.name = None  # "my wife needs …": not the name we know from before
         blocks.absorb(talk, u)
         await flow.begin(talk, u)
         await advance(talk)
@@ -309,17 +350,19 @@ class Dialogue:
         if target is None or task is None:
             talk.say("back.nothing", buttons=blocks.menu(talk))
             return
-        keep_slot = target.step in {"name", "contact", "confirm", "proof"}
-        hold = task.hold if keep_slot else None
+        keep_slot = target.step in {"name", "contact", "confirm", "change", "proof"} and isinstance(
+            target, SlotTask)
+        hold = task.hold if keep_slot and isinstance(task, SlotTask) else None
         if not keep_slot:
             await blocks.release(talk)
-        target.hold = hold
-        if not hold:
-            target.chosen = None
-        if target.step in {"time", "office", "service"}:
-            target.offered = []
-        if target.step == "contact":  # ask the optional question again
-            target.contact_asked, target.contact = False, None
+        if isinstance(target, SlotTask):
+            target.hold = hold
+            if not hold:
+                target.chosen = None
+            if target.step in {"time", "office", "service"}:
+                target.offered = []
+        if target.step == "contact" and isinstance(target, PersonTask):
+            target.contact_asked, target.contact = False, None  # ask the optional one again
         talk.state.task = target
         talk.say("back.ok")
         await advance(talk)
@@ -350,6 +393,34 @@ class Dialogue:
         if talk.state.misses >= 2:
             talk.state.misses = 0
             self._way_out_now(talk)
+
+
+def _take_reference(talk: Talk, task: LookupTask, u: Understanding) -> None:
+    """The code (and the last name or contact beside it) a check, move or cancel starts with."""
+    if u.reference:
+        if u.reference != task.reference:
+            task.proof, task.current_start = None, None
+        task.reference = u.reference
+        contact = answers.contact_answer(references.without_code(u.text), talk.lang)
+        proof = ((contact.email or contact.phone) if contact else None) or blocks.proof_in(
+            talk, u.text)
+        if proof and not u.from_button:
+            task.proof = proof
+            task.proof_guessed = not (contact and (contact.email or contact.phone)) and (
+                not answers.proof_stated(u.text))
+    elif not u.from_button and not task.proof and re.search(
+            r"\b(?=[\w-]*\d)(?=[\w-]*[a-z])[\w-]{5,}\b", u.text, re.I):
+        # a mistyped code ("Code ABC-123, Brandt"): keep the name for the right code
+        task.proof, task.proof_guessed = blocks.proof_in(talk, u.text), True
+
+
+def _is_request(task: Task | None, u: Understanding) -> bool:
+    """A message that asks for a booking (or adds to one just begun) with what it is about."""
+    if task is not None and not (task.flow in {"book", "video"} and task.step in {
+            None, "service", "office", "time"}):
+        return False
+    return bool(u.service or u.office or u.has_time) and u.intent not in {
+        "check_appointment", "reschedule_appointment", "cancel_appointment"} and not u.reference
 
 
 def _is_text(text: str) -> bool:

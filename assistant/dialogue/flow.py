@@ -16,14 +16,30 @@ and registers through the `register_flows` hook, like every other plugin:
     def register_flows():
         return [DogTaxFlow()]
 
-A task flow works on `talk.task` (the typed `Task`), asks for what is missing in `advance`,
-reads the answer to its pending question in `answer` before any intent is consulted, handles
-what is left in `step`, and does the thing in `confirm` when the citizen says yes.
+A task flow declares its own typed state, `state_model`: a `Task` composed of the parts it needs
+(`SlotTask`, `PersonTask`, `LookupTask`, in `tasks.py`) plus fields of its own, stored as JSON
+with the flow name. It works on `talk.task_as(ItsModel)`, asks for what is missing in
+`advance`, reads the answer to its pending question in `answer` before any intent is consulted,
+handles what is left in `step`, and does the thing in `confirm` when the citizen says yes:
+
+    class BulkyWasteTask(PersonTask):
+        v: int = 1  # raise it when the shape changes: stored tasks of the old one are dropped
+        street: str | None = None
+
+    class BulkyWasteFlow(Flow):
+        name = "sperrmuell"
+        intents = frozenset({"order_bulky_waste"})
+        state_model = BulkyWasteTask
+
+        async def advance(self, talk):
+            task = talk.task_as(BulkyWasteTask)
+            ...
 """
 
 from __future__ import annotations
 
 from assistant.dialogue.talk import Talk
+from assistant.dialogue.tasks import Task
 from assistant.dialogue.understanding import Understanding
 
 
@@ -32,6 +48,9 @@ class Flow:
     intents: frozenset[str] = frozenset()  # Rasa intents (and button payloads) that start it
     side: bool = False  # answers, and the task under way goes on afterwards
     reask: bool = True  # a side flow: ask the pending question of the task again afterwards
+    state_model: type[Task] = Task  # a task flow's own typed state
+
+    claims_first: bool = False  # a side flow whose `claims` beat every intent and question
 
     def claims(self, talk: Talk, u: Understanding) -> bool:
         """A side flow may take a message whatever its intent (e.g. a where-question)."""

@@ -15,17 +15,48 @@ from assistant.config import NluCfg
 from assistant.dialogue import answers
 from assistant.dialogue.talk import Talk
 from assistant.dialogue.understanding import FLOW_INTENTS, Understanding
+from assistant.nlu.spoken import normalize_spoken
 
 UNSURE = "clarify"  # decide(): ask back
 _GREETING = re.compile(r"\b(hall?o|hi|hey|hello|guten|moin|servus|gr(ü|ue)(ß|ss)|tag|abend"
                        r"|morning|evening|good|start)\b", re.I)
 _MANAGE = ("check_appointment", "reschedule_appointment", "cancel_appointment")
 _MOVE_WORDS = re.compile(r"\b(verschieb\w*|verleg\w*|umleg\w*|schieb\w*|umbuch\w*|reschedul\w*"
+                         r"|earlier|früher|frueher|earliest|frühest\w*|fruehest\w*|sooner"
                          r"|move|push|postpone|change the (?:date|time)|geht (?:auch|och)"
                          r"|stattdessen|lieber am|instead)\b", re.I)
+_CHECK_WORDS = re.compile(r"\b(prüf\w*|pruef\w*|nachschau\w*|nachseh\w*|check\w*|wann (?:ist|war)"
+                          r"|when is|steht (?:der|mein)|noch gültig|still valid|bestätig\w*)\b",
+                          re.I)
 _CANCEL_WORDS = re.compile(r"\b(absag\w*|abzusagen|stornier\w*|cancel\w*|nicht mehr brauch\w*"
+                           r"|streich\w*|lösch\w*|loesch\w*|delete|sag\w*\b.{0,30}\bab\b"
                            r"|kann we[gc]h?|fällt aus|faellt aus|ausfallen|(?:nicht|ni) kommen)\b",
                            re.I)
+
+
+# "Gleiche Zeit, aber in Riesa – geht das?", "is possible thursday afternoon?": beside a code,
+# a wish for another time or place is a move, not a look-up.
+_WISH = re.compile(r"\b(geht|ginge|gehen|möglich|moeglich|possible|could i|can i|kann ich|könnte"
+                   r"|koennte|instead|stattdessen|lieber|rather|keep the same|gleiche|same time"
+                   r"|passt (?:mir )?(?:gar |leider )?nicht|doesn'?t suit"
+                   r"|schaff\w* (?:das |es )?(?:\w+ )?nicht|can'?t make it)\b", re.I)
+# "Hat Meißen am Mi 2.12. auf?", "Is Coswig open on Christmas Eve?"
+_OPEN_QUESTION = re.compile(
+    r"\b(?:hat|haben|ist|sind|is|are)\b.*\b(?:auf|offen|geöffnet|geoeffnet|open|zu|geschlossen"
+    r"|closed)\b\W*$|\b(?:öffnungszeit\w*|oeffnungszeit\w*|opening hours)\b", re.I)
+# beside a code: a question about that appointment ("Was muss ich zu meinem Termin … mitbringen?")
+_ABOUT_IT = re.compile(r"\b(mitbring\w*|mitnehm\w*|bring|unterlagen|dokument\w*|documents?|kost\w*"
+                       r"|cost\w*|gebühr\w*|gebuehr\w*|fee)\b", re.I)
+_NEED = re.compile(r"\b(muss|müsste|muesste|brauch\w*|bräucht\w*|benötig\w*|umtauschen"
+                   r"|beantragen|verlängern|erneuern|need|have to|must)\b", re.I)
+_DOCUMENTS = re.compile(r"\b(was brauch\w* ich|was muss ich mitbringen|welche unterlagen"
+                        r"|what do i need|what documents|what should i bring|what do i have to"
+                        r" bring|was kostet|what does .{0,30} cost|how much)\b", re.I)
+_BOOKING = re.compile(r"\b(termin\w*|appointment|buchen|book|need|brauch\w*|bräucht\w*"
+                      r"|benötige|benoetige|want|möchte|moechte|hätte gern|haette gern)\b", re.I)
+# "noch einen Termin", "a new appointment": a second booking, not a move of the first.
+_ANOTHER = re.compile(r"\b(noch (?:ein|einen|nen)|neue[nmrs]?|weitere[nmrs]?|zweite[nmrs]?|another"
+                      r"|new|second|für meine[nmr]?|for my)\b", re.I)
 
 
 def unsure(u: Understanding, cfg: NluCfg) -> bool:
@@ -65,6 +96,39 @@ def decide(talk: Talk, u: Understanding, cfg: NluCfg) -> str | None:
     intent = u.intent
     if u.from_button or intent is None:
         return intent
+    if talk.task is None and not u.service and not u.reference and (u.office or u.has_time) and (
+            _OPEN_QUESTION.search(u.text) or (
+                "?" in u.text and u.office and u.has_time and len(u.text.split()) <= 4
+                and not _BOOKING.search(u.text))):
+        return "ask_opening_hours"  # "Hat Meißen am Mi 2.12. auf?", "Silvester in Meißen?"
+    if talk.task is None and not u.service and not u.reference and (u.office or u.has_time) and (
+            talk.facts.start is not None and talk.facts.office is not None
+            and answers.follows_up(u.text) and not _BOOKING.search(u.text)):
+        return "ask_opening_hours"  # after "Hat Riesa am 1. Januar offen?": "Und am 2.?"
+    if u.service and not u.reference and intent in {
+            "nlu_fallback", "out_of_scope", "help", "greet"} and _BOOKING.search(u.text):
+        return "book_appointment"  # "Sorry, do you speak English? I need a Meldebescheinigung"
+    if talk.task is None and u.service and not u.reference and _DOCUMENTS.search(u.text):
+        return "ask_service_info"  # "What do I need for Anmeldung? I've just moved here"
+    if talk.task is None and not u.reference and not (u.office or u.has_time) and (
+            u.service or talk.facts.service) and answers.follows_up(u.text) and (
+            not _BOOKING.search(u.text)):
+        return "ask_service_info"  # after the fee: "und Beglaubigung?", "und für meine Enkelin"
+    facts = talk.facts
+    said = f"{u.text}\n{normalize_spoken(u.text, talk.lang)}"
+    if talk.task is None and facts.reference and facts.last_start and not u.reference and (
+            _CANCEL_WORDS.search(said)) and not _ANOTHER.search(u.text):
+        return "cancel_appointment"  # after a check: "brauch ich nicht mehr, kannste den absagen?"
+    if talk.task is None and facts.reference and facts.last_start and not u.reference and (
+            _CHECK_WORDS.search(said)) and not u.has_time and not _ANOTHER.search(u.text):
+        return "check_appointment"  # after a check: "wann ist der denn genau?"
+    if talk.task is None and facts.reference and facts.last_start and u.has_time and (
+            not u.service and not u.reference and intent != "cancel_appointment"
+            and not _ANOTHER.search(u.text)):
+        return "reschedule_appointment"  # "Freitag passt mir nicht. Geht Donnerstag?"
+    if intent in _MANAGE and not u.reference and u.service and (u.office or u.has_time) and not (
+            _CANCEL_WORDS.search(said) or _MOVE_WORDS.search(said) or _CHECK_WORDS.search(said)):
+        return "book_appointment"  # a service, a place and a day, but nothing to look up
     if unsure(u, cfg):
         agreed = agreed_intent(u, talk.task.flow if talk.task else None, cfg)
         if intent == "inform" and u.has_entities:
@@ -73,6 +137,8 @@ def decide(talk: Talk, u: Understanding, cfg: NluCfg) -> str | None:
             intent = agreed
         elif u.service and (u.office or u.has_time) and not u.reference:
             intent = "book_appointment"  # "Kann ich am Freitag im Landratsamt eine …?"
+        elif u.service and not u.reference and "?" not in u.text and _NEED.search(u.text):
+            intent = "book_appointment"  # "… und muss meinen alten Führerschein umtauschen"
         elif u.reference:  # a code (and a name): the likeliest of check, move, cancel
             intent = next((name for name, _ in u.ranking if name in _MANAGE),
                           "check_appointment")
@@ -81,11 +147,17 @@ def decide(talk: Talk, u: Understanding, cfg: NluCfg) -> str | None:
     if u.reference and intent == "book_appointment":  # a code is never a new booking
         intent = next((name for name, _ in u.ranking if name in _MANAGE),
                       "reschedule_appointment" if u.has_time else "check_appointment")
-    if u.reference and intent in _MANAGE:  # the verb says which ("verlegen", "absagen")
-        if _CANCEL_WORDS.search(u.text):
+    if u.reference and (intent in _MANAGE or _ABOUT_IT.search(u.text)):
+        # the verb says which ("verlegen", "absagen", "wann ist", "was muss ich mitbringen")
+        said = f"{u.text}\n{normalize_spoken(u.text, talk.lang)}"  # "Gehd och …?" too
+        intent = intent if intent in _MANAGE else "check_appointment"
+        if _CANCEL_WORDS.search(said):
             intent = "cancel_appointment"
-        elif _MOVE_WORDS.search(u.text):
+        elif _MOVE_WORDS.search(said) or (
+                (u.office or u.has_time) and _WISH.search(said)):
             intent = "reschedule_appointment"
+        elif _CHECK_WORDS.search(said) or _ABOUT_IT.search(said):
+            intent = "check_appointment"  # "sorry i forget when is my appointment"
     if intent == "greet" and not _GREETING.search(u.text):
         intent = "nlu_fallback"
     if intent in {"greet", "goodbye", "thank"} and u.has_entities:
@@ -123,4 +195,6 @@ def clarify_buttons(talk: Talk, u: Understanding) -> list[tuple[str, str]]:
 
 
 def is_insult(u: Understanding) -> bool:
-    return not u.from_button and not u.has_entities and answers.is_insult(u.text)
+    """An insult or a citizen lost in the conversation: answered calmly, with a way out."""
+    return not u.from_button and not u.has_entities and (
+        answers.is_insult(u.text) or answers.is_confused(u.text))

@@ -3,8 +3,9 @@
 It survives restarts and is shared by several worker processes: on PostgreSQL the row is
 locked (`SELECT … FOR UPDATE`) for the whole turn, so two messages of one citizen arriving at
 two workers are handled one after the other. Within one process an asyncio lock does the same,
-and is all SQLite needs (one process): there the state is read and written in two short
-transactions, so no connection is held while Rasa is asked.
+and is all SQLite needs (one process): there the state is read with one statement and written
+with one (an upsert: a new conversation's row is made when its first turn is saved), in two
+short transactions, so no connection is held while Rasa is asked.
 """
 
 from __future__ import annotations
@@ -16,11 +17,21 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from assistant.storage.models import Conversation
+
+_TABLE: Table = Conversation.__table__  # type: ignore[assignment]
+# SQLite: the state by one statement each way, built once.
+_READ = select(_TABLE.c.state).where(_TABLE.c.channel == bindparam("channel"),
+                                     _TABLE.c.sender == bindparam("sender"))
+_SAVE = sqlite_insert(_TABLE)
+_SAVE = _SAVE.on_conflict_do_update(
+    index_elements=[_TABLE.c.channel, _TABLE.c.sender],
+    set_={"state": _SAVE.excluded.state, "updated_at": _SAVE.excluded.updated_at})
 
 _locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
     weakref.WeakValueDictionary()
@@ -38,24 +49,24 @@ def _lock(key: tuple[str, str]) -> asyncio.Lock:
 class Turn:
     """The state of one conversation during one message; `save()` writes it back."""
 
-    def __init__(self, db: async_sessionmaker, session: AsyncSession | None,
-                 row: Conversation) -> None:
+    def __init__(self, db: async_sessionmaker, channel: str, sender: str,
+                 state: dict[str, Any] | None, locked: tuple[AsyncSession, Conversation] | None
+                 ) -> None:
         self.db = db
-        self.session = session  # held (and row-locked) for the turn on PostgreSQL
-        self.row = row
-        self.state: dict[str, Any] = dict(row.state or {})
+        self.channel, self.sender = channel, sender
+        self.locked = locked  # PostgreSQL: the session holding the row lock, and the row
+        self.state: dict[str, Any] = dict(state or {})
 
     async def save(self, now: datetime) -> None:
-        if self.session is not None:
-            self.row.state = self.state
-            self.row.updated_at = now
-            await self.session.commit()
-            return
-        async with self.db() as session:
-            row = await session.get(Conversation, (self.row.channel, self.row.sender))
-            assert row is not None
+        if self.locked is not None:
+            session, row = self.locked
             row.state = self.state
             row.updated_at = now
+            await session.commit()
+            return
+        async with self.db() as session:
+            await session.execute(_SAVE, {"channel": self.channel, "sender": self.sender,
+                                          "state": self.state, "updated_at": now})
             await session.commit()
 
 
@@ -66,23 +77,21 @@ async def conversation(
     async with _lock((channel, sender)):
         sqlite = False
         async with db() as session:
-            row = await _load(session, channel, sender, now)
             if session.bind.dialect.name == "sqlite":
                 sqlite = True
-                await session.commit()
-                session.expunge(row)
+                state = await session.scalar(_READ, {"channel": channel, "sender": sender})
             else:
-                yield Turn(db, session, row)
+                row = await _load(session, channel, sender, now)
+                yield Turn(db, channel, sender, row.state, (session, row))
         if sqlite:  # no session held while the turn runs (and Rasa is asked)
-            yield Turn(db, None, row)
+            yield Turn(db, channel, sender, state, None)
 
 
 async def _load(session: AsyncSession, channel: str, sender: str, now: datetime) -> Conversation:
+    """The row, locked for the turn (PostgreSQL); made if it is new."""
     query = select(Conversation).where(
         Conversation.channel == channel, Conversation.sender == sender
-    )
-    if session.bind.dialect.name != "sqlite":
-        query = query.with_for_update()
+    ).with_for_update()
     row = await session.scalar(query)
     if row is not None:
         return row

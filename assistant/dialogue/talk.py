@@ -1,85 +1,35 @@
 """One turn of a conversation, and the conversation's typed state.
 
 The state is a pydantic model stored as JSON in the conversation row (`state.py`): the language,
-what the citizen has told us so far (`Facts`, kept across tasks), the task under way (`Task`,
-the typed state every flow in `actions/` works on), the snapshots `zurück` goes back to, and
-how many misunderstandings came in a row. `ConversationState.load` accepts any older or broken
-row and starts afresh rather than failing a citizen's message.
+what the citizen has told us so far (`Facts`, kept across tasks), the task under way (each flow's
+own model, `tasks.py`, stored with its flow name), the snapshots `zurück` goes back to, and
+how many misunderstandings came in a row. `ConversationState.load` reads a task with the model
+of its flow; a task of a flow no longer switched on, of an older version of its model, or that
+does not fit it is dropped, and an older or broken row starts afresh (keeping its language),
+rather than failing a citizen's message.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SerializeAsAny, ValidationError
 
 from assistant.booking import book as booking
+from assistant.dialogue.tasks import Contact, Task, version
 from assistant.i18n import t
 from assistant.messages import Button, Incoming, Reply
 
 if TYPE_CHECKING:
     from assistant.context import Context
 
-STATE_VERSION = 2
-
-
-class SlotRef(BaseModel):
-    """An offered or chosen slot: where and when."""
-
-    office: str
-    start: datetime
-    end: datetime
-
-
-class Contact(BaseModel):
-    """A phone number or e-mail for confirmations; both None means "declined"."""
-
-    phone: str | None = None
-    email: str | None = None
-
-    @property
-    def given(self) -> bool:
-        return bool(self.phone or self.email)
-
-
-class Task(BaseModel):
-    """The typed state of the task under way (book, reschedule, cancel, check, video).
-
-    Every flow uses the fields it needs: booking the wish (service, office, start..end), the
-    offered and chosen slot with its hold, the citizen (name, contact); managing the
-    identification (reference, proof) and the appointment found.
-    """
-
-    v: int = 1
-    flow: str
-    step: str | None = None
-    mode: Literal["in_person", "video"] = "in_person"
-    started: datetime | None = None
-    turns: int = 0
-    # the wish
-    service: str | None = None
-    office: str | None = None
-    any_office: bool = False  # "egal wo, Hauptsache bald": the office with the earliest slot
-    start: datetime | None = None
-    end: datetime | None = None
-    # slots
-    offered: list[SlotRef] = []
-    chosen: SlotRef | None = None
-    hold: str | None = None
-    # the citizen
-    name: str | None = None
-    contact: Contact | None = None
-    contact_asked: bool = False
-    # identifying an existing appointment
-    reference: str | None = None
-    proof: str | None = None
-    reference_tried: str | None = None
-    appointment_id: int | None = None
-    current_start: datetime | None = None  # of the appointment found
-    wants_earlier: bool = False  # "Geht das auch früher?" before the appointment was found
-    tries: int = 0
+STATE_VERSION = 3
+# Version 2 kept one shared `Task` with every field of every flow; its task (and history) is
+# read into the flow's own model, keeping the fields that model has.
+READABLE_VERSIONS = (2, STATE_VERSION)
+T = TypeVar("T", bound=Task)
 
 
 class Facts(BaseModel):
@@ -103,24 +53,48 @@ class ConversationState(BaseModel):
     lang: str | None = None
     seen: datetime | None = None
     facts: Facts = Facts()
-    task: Task | None = None
-    history: list[Task] = []
+    task: SerializeAsAny[Task] | None = None
+    history: list[SerializeAsAny[Task]] = []  # snapshots of tasks for "zurück"
     misses: int = 0
 
     @classmethod
-    def load(cls, raw: dict[str, Any] | None) -> ConversationState:
-        """The stored state; an older or unreadable one keeps only its language."""
+    def load(cls, raw: dict[str, Any] | None,
+             models: dict[str, type[Task]]) -> ConversationState:
+        """The stored state, each task read with its flow's model (`models`: flow name ->
+        `Flow.state_model`); an older or unreadable state keeps only its language."""
         raw = raw or {}
-        if raw.get("v") == STATE_VERSION:
+        if raw.get("v") in READABLE_VERSIONS:
+            rest = {k: v for k, v in raw.items() if k not in ("v", "task", "history")}
             try:
-                return cls.model_validate(raw)
+                state = cls.model_validate(rest)
             except ValidationError:
                 pass
+            else:
+                state.task = read_task(raw.get("task"), models)
+                if state.task is not None or raw.get("task") is None:
+                    found = (read_task(h, models) for h in raw.get("history") or [])
+                    state.history = [h for h in found if h is not None]
+                # else: the task was dropped; start afresh, without its past
+                return state
         lang = raw.get("lang")
         return cls(lang=lang if lang in ("de", "en") else None)
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_defaults=False)
+
+
+def read_task(raw: object, models: dict[str, type[Task]]) -> Task | None:
+    """A stored task in its flow's model; None for a flow not switched on (any more), a task
+    of another version of the model, or one that does not fit it."""
+    if not isinstance(raw, dict):
+        return None
+    model = models.get(str(raw.get("flow")))
+    if model is None or raw.get("v", 1) != version(model):
+        return None
+    try:
+        return model.model_validate(raw)
+    except ValidationError:
+        return None
 
 
 @dataclass
@@ -141,6 +115,14 @@ class Talk:
     @property
     def task(self) -> Task | None:
         return self.state.task
+
+    def task_as(self, kind: type[T]) -> T:
+        """The task under way as `kind`: its flow's model or a part of it (`SlotTask`, …).
+        A flow using a block its model lacks the part for is a programming error."""
+        task = self.state.task
+        if not isinstance(task, kind):
+            raise TypeError(f"the task {task.flow if task else None!r} is no {kind.__name__}")
+        return task
 
     @property
     def facts(self) -> Facts:

@@ -7,11 +7,13 @@ and are recognised here without NLU, so they work even when Rasa is down.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from assistant.http.common import BadJSON, loads_json
 
 INTENTS = {
     "greet", "goodbye", "affirm", "deny", "thank", "book_appointment", "reschedule_appointment",
@@ -46,6 +48,12 @@ _CHOICE = re.compile(
 )
 
 
+BERLIN = ZoneInfo("Europe/Berlin")
+# Years a time in a payload may have (as the HTTP API's dates): the dialogue adds days and
+# changes time zones, which overflows near year 1 and 9999.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
 class BadPayload(ValueError):
     """A payload that looks like a button but is not one we know."""
 
@@ -61,6 +69,7 @@ class Understanding:
     reference: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+    daily: tuple[time, time] | None = None  # "nächste Woche vormittags": that time each day
     command: str | None = None
     choice: int | None = None
     args: dict[str, Any] = field(default_factory=dict)
@@ -81,15 +90,17 @@ class Understanding:
 def parse_payload(text: str) -> Understanding | None:
     """A Rasa-style payload as an Understanding; None if `text` is not a payload.
 
-    Raises BadPayload for a slash command we do not know or malformed JSON.
+    Raises BadPayload (and nothing else) for a slash command we do not know, JSON that the
+    HTTP API would refuse too (malformed, nested too deep, a lone surrogate, NaN, a number of
+    thousands of digits), or a `start` / `end` that is no time (see `_interval`).
     """
     m = _PAYLOAD.match(text.strip())
     if not m:
         return None
     name, raw = m.group(1), m.group(2)
     try:
-        args = json.loads(raw) if raw else {}
-    except (json.JSONDecodeError, RecursionError):  # RecursionError: nested too deep
+        args = loads_json(raw) if raw else {}
+    except BadJSON:
         raise BadPayload(text) from None
     if not isinstance(args, dict):
         raise BadPayload(text)
@@ -107,12 +118,29 @@ def parse_payload(text: str) -> Understanding | None:
     for key in ("service", "office", "reference"):
         if isinstance(args.get(key), str):
             setattr(u, key, args[key])
-    if isinstance(args.get("slot"), int):
+    if isinstance(args.get("slot"), int) and not isinstance(args["slot"], bool):
         u.choice = args["slot"]
     if isinstance(args.get("start"), str):
-        u.start = datetime.fromisoformat(args["start"])
-        u.end = datetime.fromisoformat(args.get("end") or args["start"])
+        u.start, u.end = _interval(args["start"], args.get("end"), text)
     return u
+
+
+def _interval(start: str, end: object, text: str) -> tuple[datetime, datetime]:
+    """`start` and `end` (default: `start`) as Berlin times, start <= end; ISO 8601, without an
+    offset Berlin time, years FIRST_YEAR to LAST_YEAR. BadPayload for anything else."""
+    if end is not None and not isinstance(end, str):
+        raise BadPayload(text)
+    try:
+        times = [datetime.fromisoformat(value) for value in (start, end or start)]
+    except ValueError:
+        raise BadPayload(text) from None
+    if not all(FIRST_YEAR <= t.year <= LAST_YEAR for t in times):
+        raise BadPayload(text)
+    first, last = (t.astimezone(BERLIN) if t.tzinfo else t.replace(tzinfo=BERLIN)
+                   for t in times)
+    if last < first:
+        raise BadPayload(text)
+    return first, last
 
 
 def keyword_command(text: str) -> str | None:

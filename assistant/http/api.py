@@ -18,8 +18,18 @@ from assistant.booking.appointments import to_view
 from assistant.booking.validation import InvalidStart, StaffOverride
 from assistant.config import Closure, Office, Service
 from assistant.http import ics_feed
-from assistant.http.common import CTX, BadJSON, json_error, loads_json, read_json, require_staff
+from assistant.http.common import (
+    CTX,
+    BadJSON,
+    client_gate,
+    json_error,
+    loads_json,
+    read_json,
+    require_staff,
+    too_many_requests,
+)
 from assistant.http.openapi import SPEC, VIDEO_STATUSES, NewAppointment
+from assistant.idempotency import HEADER, Claim, Replay, digest, fingerprint, valid_key
 from assistant.nlu.client import NLUUnavailable
 from assistant.storage.models import Appointment, VideoRequest
 
@@ -136,7 +146,14 @@ async def slots(request: web.Request) -> web.Response:
 
 
 async def nlu_parse(request: web.Request) -> web.Response:
+    """Open to anyone, so limited like the REST chat (every call reaches Rasa): per client
+    address (behind `server.trusted_proxies`) or kiosk terminal and for all clients together,
+    counted with the chat's messages."""
     ctx = request.app[CTX]
+    gate = client_gate(request.app, ctx)
+    wait = gate.take(gate.client(request))
+    if wait:
+        return too_many_requests(wait)
     try:
         body = await read_json(request)
     except BadJSON:
@@ -208,6 +225,33 @@ def body_error(exc: ValidationError) -> web.Response:
     return json_error(400, f"{field}: {errors[0]['message']}", field=field, errors=errors)
 
 
+def idempotency_claim(request: web.Request, body: Any = None) -> Claim | None:
+    """The request's `Idempotency-Key` (after `require_staff`), or None without one; 400 for
+    a key that is empty, longer than 255 characters or not printable ASCII. Keys are kept per
+    staff token (its hash), so two principals' keys never meet."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not valid_key(key):
+        raise _bad_request(f"{HEADER} must be 1 to 255 printable ASCII characters")
+    ctx = request.app[CTX]
+    token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    return Claim(principal=digest(f"staff-token:{token}"), key=key,
+                 request=fingerprint(request.method, request.path, body), now=ctx.now(),
+                 ttl=timedelta(hours=ctx.config.server.idempotency_key_hours))
+
+
+def replayed(answer: Replay) -> web.Response:
+    """The stored answer to a repeated key (marked `Idempotent-Replayed: true`), 422 for a
+    key used for another request, 409 with Retry-After while it cannot be told yet."""
+    response = web.json_response(answer.body, status=answer.status)
+    if answer.status == 409 and answer.body.get("code") == "idempotency_key_in_use":
+        response.headers["Retry-After"] = "1"
+    elif answer.body.get("code") != "idempotency_key_reused":
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
 async def create_appointment(request: web.Request) -> web.Response:
     """Staff book by hand (phone, counter): counted as not done through Amtsbote.
 
@@ -218,7 +262,7 @@ async def create_appointment(request: web.Request) -> web.Response:
     ctx = request.app[CTX]
     raw = await request.read()
     try:
-        loads_json(raw)  # the shared checks for client JSON: depth, lone surrogates, NaN
+        document = loads_json(raw)  # the shared checks for client JSON: depth, surrogates, NaN
         body = NewAppointment.model_validate_json(raw)
     except BadJSON:
         return json_error(400, "invalid JSON")
@@ -232,6 +276,7 @@ async def create_appointment(request: web.Request) -> web.Response:
         return json_error(400, "unknown office", field="office",
                           offices=[o.id for o in ctx.config.offices])
     start = body.start if body.start.tzinfo else body.start.replace(tzinfo=office.tz)
+    claim = idempotency_claim(request, document)
     try:
         view = await book.book_now(
             ctx, service_id=service.id, office_id=office.id, start=start,
@@ -239,9 +284,12 @@ async def create_appointment(request: web.Request) -> web.Response:
             origin=book.Origin(channel=body.channel, sender=None, language=body.language,
                                actor="staff", seconds=None),
             override=StaffOverride(body.override.reason) if body.override else None,
+            claim=claim,
         )
     except InvalidStart as exc:
         return json_error(422, exc.message, code=exc.code, field=exc.field)
+    except Replay as answer:
+        return replayed(answer)
     if view is None:
         return json_error(409, "slot not free", code="slot_taken")
     if body.staff_seconds is not None:
@@ -261,8 +309,12 @@ async def cancel_appointment(request: web.Request) -> web.Response:
         a = await session.scalar(select(Appointment).where(Appointment.reference == code))
     if a is None:
         return json_error(404, "no such appointment")
-    view = await cancel.cancel(ctx, a.id, book.Origin(channel="staff", sender=None,
-                                                      language=a.language, actor="staff"))
+    try:
+        view = await cancel.cancel(ctx, a.id, book.Origin(channel="staff", sender=None,
+                                                          language=a.language, actor="staff"),
+                                   claim=idempotency_claim(request))
+    except Replay as answer:
+        return replayed(answer)
     if view is None:
         return json_error(409, "appointment is not booked")
     return web.json_response(view.to_api())
@@ -297,18 +349,27 @@ async def take_video_request(request: web.Request) -> web.Response:
     if not ROW_ID.match(raw) or int(raw) > MAX_ROW_ID:  # not "+1", "1_0", "١", 10**30
         return json_error(404, "no such request")
     rid = int(raw)
+    claim = idempotency_claim(request)
     async with ctx.db() as session:
+        try:
+            if claim is not None:
+                await claim.take(session)
+        except Replay as answer:
+            return replayed(answer)
         done = await session.execute(
             update(VideoRequest).where(VideoRequest.id == rid, VideoRequest.status == "waiting")
             .values(status="taken", taken_at=ctx.now())
         )
-        await session.commit()
         row = await session.get(VideoRequest, rid)
-    if row is None:
-        return json_error(404, "no such request")
-    if done.rowcount != 1:
-        return json_error(409, "already taken")
-    return web.json_response(_request_json(row))
+        if row is None or done.rowcount != 1:
+            await session.rollback()
+            return json_error(404, "no such request") if row is None else json_error(
+                409, "already taken")
+        body = _request_json(row)
+        if claim is not None:
+            await claim.store(session, 200, body)
+        await session.commit()
+    return web.json_response(body)
 
 
 async def statistics(request: web.Request) -> web.Response:
@@ -326,6 +387,7 @@ async def openapi(_: web.Request) -> web.Response:
 
 
 def add_routes(app: web.Application) -> None:
+    client_gate(app, app[CTX])  # made now: the app cannot take new keys once it runs
     r = app.router
     r.add_get("/api/v1/openapi.json", openapi)
     r.add_get("/api/v1/offices", offices)

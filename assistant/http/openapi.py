@@ -85,7 +85,8 @@ class NewAppointment(_Body):
                                       description="the clerk's handling time")
     override: OverrideIn | None = Field(
         default=None, description="book outside the opening hours, on a closure or holiday; "
-        "never in the past, off the grid or over another appointment")
+        "never in the past, off the grid or over another appointment. When it was needed, "
+        "the reason is stored with the appointment (`override_reason`)")
 
 
 def _model_schemas(*models: type[BaseModel]) -> dict[str, Any]:
@@ -132,6 +133,22 @@ def _array(item: str) -> dict[str, Any]:
 _E400 = _err("Error", "malformed request: invalid JSON (also nested too deep, a lone UTF-16 "
              "surrogate, NaN), a wrong type, an unknown id, a date out of range")
 _E404 = _err("Error", "not found")
+# `Idempotency-Key` on the staff POSTs (assistant/idempotency.py).
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "1 to 255 printable ASCII characters, unique per request. The first "
+                   "request with a key is done and its answer (status and body) stored with "
+                   "the change; a retry with the same key (per staff token) within "
+                   "`server.idempotency_key_hours` (24) gets that answer again, marked "
+                   "`Idempotent-Replayed: true`, and changes nothing. A retry while the first "
+                   "is still running waits for it. Answers that changed nothing (4xx) are "
+                   "not stored. The same key with another method, path or body is 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+               "pattern": "^[!-~]([ -~]*[!-~])?$"}}
+_E400_KEY = _err("Error", "a malformed Idempotency-Key")
+_E409_KEY = "; or (`code: idempotency_key_in_use`, with Retry-After) a request with the same "\
+    "Idempotency-Key is still running"
+_E422_KEY = "the Idempotency-Key was used for another request (`code: idempotency_key_reused`)"
 _E409 = _err("Error", "conflict with the current state")
 _E413 = _err("Error", "body larger than 64 KiB, or a text longer than "
              "server.max_message_chars")
@@ -206,7 +223,7 @@ SPEC: dict[str, Any] = {
                     "now": {"type": "string", "format": "date-time",
                             "description": f"the moment relative times refer to: {_WHEN}"}}}),
             "responses": {"200": _ok(_ref("Parse")), "400": _E400, "413": _E413,
-                          "503": _err("Error", "NLU server unavailable")}}},
+                          "429": _E429, "503": _err("Error", "NLU server unavailable")}}},
         "/api/v1/appointments": {
             "get": {"summary": "Appointments of one office on one day", "security": _STAFF,
                     "parameters": [_q("office", "office id", True),
@@ -223,26 +240,32 @@ SPEC: dict[str, Any] = {
                                     "with the minimum notice and within the booking horizon. "
                                     "`override` (with a reason, audited) lifts opening hours, "
                                     "closures and holidays only.",
-                     "security": _STAFF,
+                     "security": _STAFF, "parameters": [_IDEMPOTENCY_KEY],
                      "requestBody": _body(_ref("NewAppointment")),
                      "responses": {
                          "201": _ok(_ref("Appointment"), "booked"),
                          "400": _err("BodyError", "malformed body: invalid JSON, a missing or "
-                                     "wrongly typed field, unknown service or office"),
+                                     "wrongly typed field, unknown service or office; a "
+                                     "malformed Idempotency-Key"),
                          **_STAFF_ERRORS,
-                         "409": _err("Error", "slot not free: every counter is taken"),
+                         "409": _err("Error", "slot not free: every counter is taken"
+                                     + _E409_KEY),
                          "413": _E413,
-                         "422": _err("StartError", "the start cannot be booked; `code` says "
-                                     "why")}}},
+                         "422": _json({"anyOf": [_ref("StartError"), _ref("Error")]},
+                                      "the start cannot be booked; `code` says why; or "
+                                      + _E422_KEY)}}},
         "/api/v1/appointments/{reference}": {"get": {
             "summary": "One appointment", "security": _STAFF, "parameters": [_REF],
             "responses": {"200": _ok(_ref("Appointment")), **_STAFF_ERRORS,
                           "404": _E404}}},
         "/api/v1/appointments/{reference}/cancel": {"post": {
-            "summary": "Staff cancel", "security": _STAFF, "parameters": [_REF],
-            "responses": {"200": _ok(_ref("Appointment")), **_STAFF_ERRORS, "404": _E404,
+            "summary": "Staff cancel", "security": _STAFF,
+            "parameters": [_REF, _IDEMPOTENCY_KEY],
+            "responses": {"200": _ok(_ref("Appointment")), "400": _E400_KEY, **_STAFF_ERRORS,
+                          "404": _E404,
                           "409": _err("Error", "appointment is not booked (cancelled "
-                                      "already)")}}},
+                                      "already)" + _E409_KEY),
+                          "422": _err("Error", _E422_KEY)}}},
         "/api/v1/video-requests": {"get": {
             "summary": "Citizens waiting for staff (video now, human, call-back)",
             "security": _STAFF,
@@ -256,9 +279,11 @@ SPEC: dict[str, Any] = {
                             "description": "request id; anything else than a whole number "
                                            "from 0 to 2147483647 is no request (404)",
                             "schema": {"type": "integer", "minimum": 0,
-                                       "maximum": 2**31 - 1}}],
-            "responses": {"200": _ok(_ref("VideoRequest")), **_STAFF_ERRORS, "404": _E404,
-                          "409": _err("Error", "already taken")}}},
+                                       "maximum": 2**31 - 1}}, _IDEMPOTENCY_KEY],
+            "responses": {"200": _ok(_ref("VideoRequest")), "400": _E400_KEY,
+                          **_STAFF_ERRORS, "404": _E404,
+                          "409": _err("Error", "already taken" + _E409_KEY),
+                          "422": _err("Error", _E422_KEY)}}},
         "/api/v1/stats": {"get": {
             "summary": "Share of actions via Amtsbote, citizen and clerk minutes",
             "security": _STAFF,
@@ -401,7 +426,11 @@ SPEC: dict[str, Any] = {
                     "phone": {"type": ["string", "null"]},
                     "email": {"type": ["string", "null"]}}},
                 "created_at": {"type": "string", "format": "date-time"},
-                "updated_at": {"type": "string", "format": "date-time"}}},
+                "updated_at": {"type": "string", "format": "date-time"},
+                "override_reason": {"type": ["string", "null"],
+                                    "description": "why staff booked or moved it outside the "
+                                                   "opening hours, on a closure or a holiday "
+                                                   "(`override`); null when it needed none"}}},
             "VideoRequest": {"type": "object", "required": [
                 "id", "kind", "status", "channel", "language", "created_at"], "properties": {
                 "id": {"type": "integer"}, "kind": {"enum": ["video", "human", "callback"]},

@@ -26,14 +26,27 @@ _WORDS = {
     "nachmitag": "Nachmittag", "vormitag": "Vormittag", "mo": "Montag", "di": "Dienstag",
     "mi": "Mittwoch", "do": "Donnerstag", "fr": "Freitag", "sa": "Samstag",
     "schaff": "schaffe", "bidde": "bitte", "dange": "danke", "uff": "auf", "mer": "wir",
+    "dag": "Tag", "dage": "Tage", "drnach": "danach", "dernach": "danach", "späder": "später",
+    "spaeder": "später", "neune": "neun", "zehne": "zehn", "elfe": "elf", "gönnse": "können Sie",
+    "könnse": "können Sie", "hamse": "haben Sie", "gugge": "gucke", "nüscht": "nichts",
 }
 _ARTICLE = re.compile(r"(?<!\w)ä(?=\s+[A-ZÄÖÜa-zäöü])")  # "ä Termin" -> "einen Termin"
+# SMS abbreviations with their dot: "Do nachm.", "nä. Wo. Mi", "vorm."
+_ABBREVIATIONS = [
+    (re.compile(r"(?<!\w)(?:nä|nae|näch|naechst)\.?\s*wo(?:\.|\b)", re.I), "nächste Woche"),
+    (re.compile(r"(?<!\w)übern\.?\s*wo(?:\.|\b)", re.I), "übernächste Woche"),
+    (re.compile(r"(?<!\w)nachm(?:itt)?\.(?!\w)|(?<!\w)nachm\b", re.I), "nachmittags"),
+    (re.compile(r"(?<!\w)vorm(?:itt)?\.(?!\w)|(?<!\w)vorm\b", re.I), "vormittags"),
+]
 _WORD = re.compile(r"(?<![\w-])([A-Za-zÄÖÜäöüß]+)(?![\w-])")
 
 
 def standard_german(text: str) -> str:
     """`text` with Saxon and messenger spellings replaced by standard words."""
     text = _ARTICLE.sub("einen", text)
+    text = re.sub(r"(?i)\b(?:uff|auf)['’]n\b", "auf den", text)  # "uff'n Dag drnach"
+    for pattern, standard in _ABBREVIATIONS:
+        text = pattern.sub(standard, text)
 
     def word(m: re.Match[str]) -> str:
         w = m.group(1)

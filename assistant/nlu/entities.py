@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import yaml
@@ -34,7 +35,7 @@ _LEADING = frozenset({
 # Names that are also everyday words ("Pass" in "pass by", "moving" an appointment, "anmelden"
 # for a course): trusted when Rasa tagged them as an entity, never picked up by `scan` alone.
 _UNSAFE_IN_FREE_TEXT = frozenset({
-    "pass", "moving", "anmelden", "ummelden", "zulassen", "zugelassen", "registration",
+    "pass", "moving", "moved", "anmelden", "ummelden", "zulassen", "zugelassen", "registration",
     "certification", "id", "lappen", "stilllegen", "beglaubigen", "visa",
 })
 # Ordinary words one typo away from a name ("die meisten" is not Meißen).
@@ -98,6 +99,7 @@ class EntityResolver:
         synonyms = load_synonyms(path)
         items = {"service": config.services, "office": config.offices}
         self._table: dict[str, dict[str, str]] = {}
+        service_names: dict[str, list[str]] = {}
         for kind in KINDS:
             names: dict[str, list[str]] = {}
             for item in items[kind]:
@@ -109,7 +111,10 @@ class EntityResolver:
                     *item.aliases,
                     *synonyms.get(item.id, []),
                 ]
+                names[item.id] += word_forms(names[item.id])
             self._table[kind] = _build_table(names)
+            if kind == "service":
+                service_names = names
         # Fuzzy candidates by (kind, number of words, strict).
         self._fuzzy_keys: dict[tuple[str, int, bool], list[str]] = {}
         for kind, table in self._table.items():
@@ -118,6 +123,13 @@ class EntityResolver:
                 self._fuzzy_keys.setdefault((kind, n, False), []).append(key)
                 if key not in _UNSAFE_IN_FREE_TEXT:
                     self._fuzzy_keys.setdefault((kind, n, True), []).append(key)
+        self._word_sets: list[tuple[frozenset[str], str]] = []
+        for service, forms in service_names.items():
+            for form in forms:
+                words = frozenset(_stem(w) for w in _WORD.findall(fold(form))
+                                  if w not in _FUNCTION_WORDS and len(w) > 2)
+                if len(words) >= 2:
+                    self._word_sets.append((words, service))
         self._longest = max(
             (k.count(" ") + 1 for table in self._table.values() for k in table), default=1
         )
@@ -141,6 +153,21 @@ class EntityResolver:
         inner = [m.value for m in self._scan(value, strict=False) if m.entity == entity]
         return inner[0] if inner else None
 
+    def service_in_own_words(self, text: str) -> str | None:
+        """The service whose two- or three-word name is all in the sentence, in any order and
+        form: "copies … certified" (certified copy), "das Auto muss abgemeldet werden" (Auto
+        abmelden), "deregister my old car". One service or None."""
+        stems = {_stem(w) for w in _WORD.findall(fold(text))}
+        best: dict[str, int] = {}
+        for words, service in self._word_sets:
+            if words <= stems:
+                best[service] = max(best.get(service, 0), len(words))
+        if not best:
+            return None
+        top = max(best.values())
+        winners = [s for s, n in best.items() if n == top]
+        return winners[0] if len(winners) == 1 else None
+
     def scan(self, text: str) -> list[Mention]:
         """Services and offices named anywhere in `text`, left to right.
 
@@ -157,12 +184,15 @@ class EntityResolver:
 
     def _scan(self, text: str, strict: bool, typos: bool = True) -> list[Mention]:
         tokens = [(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+        # a name never runs across a full stop or comma ("need to register. Can I" is no
+        # "register car")
+        breaks = [bool(_BREAK.search(text[a[2]:b[1]])) for a, b in pairwise(tokens)]
         used = [False] * len(tokens)
         found: list[Mention] = []
         for fuzzy in (False, True) if typos else (False,):
             for n in range(min(self._longest, len(tokens)), 0, -1):
                 for i in range(len(tokens) - n + 1):
-                    if any(used[i : i + n]):
+                    if any(used[i : i + n]) or any(breaks[i : i + n - 1]):
                         continue
                     window = [t[0] for t in tokens[i : i + n]]
                     hit = self._match(window, strict, fuzzy)
@@ -195,7 +225,7 @@ class EntityResolver:
             if not fuzzy:
                 if key in table:
                     return kind, table[key]
-            elif not (set(words) & _NEVER_FUZZY):
+            elif not (set(words) & (_NEVER_FUZZY | _FUNCTION_WORDS)):  # "for registration"
                 value = self._fuzzy(kind, key, strict)
                 if value:
                     return kind, value
@@ -214,3 +244,41 @@ def _build_table(names: dict[str, Iterable[str]]) -> dict[str, str]:
     for key in ambiguous:
         del table[key]
     return table
+
+_BREAK = re.compile(r"[.,;:!?()]")
+_FUNCTION_WORDS = frozenset({
+    "the", "and", "for", "my", "our", "a", "an", "of", "to", "der", "die", "das", "den", "dem",
+    "ein", "eine", "einen", "und", "fuer", "mein", "meine", "meinen", "von", "vom", "zum", "zur",
+})
+_SEPARABLE = re.compile(r"^(ab|an|um|aus|ein|zu|vor|nach|auf|mit|weg|zurueck)ge(?=\w{3})")
+
+
+def _stem(word: str) -> str:
+    """A crude stem for matching names in own words: participles ("abgemeldet" -> "abmeld"),
+    plurals and endings ("copies" -> "copy", "certified" -> "certi")."""
+    word = _SEPARABLE.sub(r"\1", word)
+    if word.startswith("ge") and len(word) > 6 and word.endswith(("t", "en")):
+        word = word[2:]  # "gemeldet", "beglaubigt" stays
+    if word.endswith("ies"):
+        word = word[:-3] + "y"
+    return word[:5]
+_REGISTRATION = re.compile(r"^(.*?)[\s-]?(an|ab|um)meldung$", re.I)
+
+
+def word_forms(names: list[str]) -> list[str]:
+    """The verb beside the noun a catalogue names: "Kfz-Abmeldung" is also "Kfz abmelden",
+    "register a business" also "registering a business" — how people ask for it."""
+    out: list[str] = []
+    for name in names:
+        m = _REGISTRATION.match(name)
+        if m and m.group(1).strip(" -"):
+            out.append(f"{m.group(1).strip(' -')} {m.group(2).lower()}melden")
+        if name.isascii() and name.islower() and name.endswith("ing") and " " not in name:
+            out.append(name[:-3] + "ed")  # "moving" -> "moved"
+        words = name.split()
+        if len(words) >= 2 and words[0].isascii() and words[0].isalpha() and words[0].islower() \
+                and not words[0].endswith("ing") and len(words[0]) > 3:
+            verb = words[0][:-1] if words[0].endswith("e") else words[0]
+            out.append(" ".join([verb + "ing", *words[1:]]))
+    return out
+

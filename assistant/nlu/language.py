@@ -16,8 +16,9 @@ A one-word message switches only with a chat word ("ja", "danke", "yes", "thanks
 English word ("appointment"): German official terms and words with umlauts ("Anmeldung",
 "Führerschein", "Hauptstraße") keep the conversation's language, since English speakers in
 Germany use them too; with English words around them they do not count at all ("I need an
-Anmeldung", "Reisepass please"). The first statistical detection loads lingua's models
-(about a second, once per process).
+Anmeldung", "Reisepass please"). lingua's models load all at once (about a second, once per
+process): the server does it at start-up (`load_models`), elsewhere the first statistical
+detection does.
 
 So German typed without umlauts ("ich moechte einen termin fuer meinen perso") is German,
 non-native English ("I want make appointment for passport") is English, and German with
@@ -31,7 +32,7 @@ from functools import cache
 
 from lingua import Language, LanguageDetector, LanguageDetectorBuilder
 
-__all__ = ["detect_language"]
+__all__ = ["detect_language", "load_models"]
 
 DEFAULT = "de"
 _MIN_CONFIDENCE = 0.75  # lingua's confidence for German vs English before it may decide
@@ -94,6 +95,7 @@ meißen meissen riesa großenhain grossenhain radebeul coswig weinböhla weinboe
 radeburg nossen lommatzsch gröditz groeditz strehla nünchritz nuenchritz zeithain priestewitz
 klipphausen käbschütztal kaebschuetztal niederau thiendorf ebersbach dresden sachsen saxony
 landkreis hain
+do so
 """)
 
 _TOKEN = re.compile(r"[\w'’-]+")
@@ -102,8 +104,17 @@ _UMLAUT = re.compile("[äöüß]")
 
 @cache
 def _detector() -> LanguageDetector:
-    """Built on first use; its models load on the first detection (about a second, once)."""
-    return LanguageDetectorBuilder.from_languages(Language.GERMAN, Language.ENGLISH).build()
+    """Built on first use with all its models (about a second, once): loaded lazily, they
+    came piece by piece on later messages, each time holding up every conversation."""
+    return LanguageDetectorBuilder.from_languages(
+        Language.GERMAN, Language.ENGLISH).with_preloaded_language_models().build()
+
+
+def load_models() -> None:
+    """Build the statistical detector now (the server does at start-up, in a thread) rather
+    than on the first message that needs it. Clear messages never need it, so a warm-up by
+    `detect_language` would not do."""
+    _detector()
 
 
 def detect_language(text: str, previous: str | None = None) -> str:

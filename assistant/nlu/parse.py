@@ -144,6 +144,7 @@ class NLU:
             code = references.find(m.group())
             if code:
                 found.append((m.start(), Entity("reference", code)))
+        found = _without_negated(found, text)
         out: list[Entity] = []
         for _, entity in sorted(found, key=lambda f: f[0]):
             if entity not in out:
@@ -163,6 +164,23 @@ class NLU:
                 if resolved:
                     return Entity(candidate, resolved)
         return None
+
+
+_NEGATION_BEFORE = re.compile(
+    r"(?:\b(?:nicht|not|kein\w*|statt|anstatt|anstelle|instead of|rather than)\s+"
+    r"(?:[\wäöüß]+\s+){0,2})$", re.I)
+
+
+def _without_negated(found: list[tuple[int, Entity]], text: str) -> list[tuple[int, Entity]]:
+    """"nicht ummelden, eine Meldebescheinigung", "statt Coswig lieber Radebeul": of two
+    services or offices, the negated one is not meant."""
+    out = list(found)
+    for kind in ("service", "office"):
+        mine = [(p, e) for p, e in out if e.entity == kind]
+        negated = [(p, e) for p, e in mine if _NEGATION_BEFORE.search(text[max(0, p - 40):p])]
+        if negated and len({e.value for _, e in mine}) > len({e.value for _, e in negated}):
+            out = [f for f in out if f not in negated]
+    return out
 
 
 def _intent(raw: dict[str, Any]) -> tuple[str, float, list[tuple[str, float]]]:

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from text_to_num import alpha2digit
 
@@ -219,6 +220,7 @@ _OH_CLOCK = re.compile(r"(?<![\d.:])\b(\d{1,2})\s+oh\s+(\d)\b(?![\d:]|\.\d)", _F
 _PAIR_CLOCK = re.compile(r"(?<![\d.:]\s)(?<![\d.:])\b(\d{1,2})\s+(\d{2})\b(?![:\d-]|\.\s*\d|\s+\d)")
 
 
+@lru_cache(maxsize=1024)  # one message is read by several readers: normalised once
 def normalize_spoken(text: str, lang: str | None = None) -> str:
     """Spelled-out numbers in `text` as digits; other words and spacing are kept.
 

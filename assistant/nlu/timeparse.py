@@ -20,8 +20,9 @@ Days and weeks
 - A date without a year ("3.12.", "3. Dezember", "am dritten Dezember", "December 3rd",
   "3rd of December") is its next occurrence: today or later this year, else next year.
   "am 3." / "on the 3rd" alone is the next 3rd of a month.
-- Numeric slash dates are day/month ("12/3" = 12 March) unless `lang` is "en", then
-  month/day (December 3); if only one reading is a valid date, that one. "3.12" without the
+- Numeric slash dates are day/month ("12/3" = 12 March); in English, where both orders are
+  written, whichever reading comes sooner ("12/3" and "3/12" on 23 November are both
+  December 3); if only one reading is a valid date, that one. "3.12" without the
   final dot is a date; it is a time after "um" / "gegen" ("um 10.30"), with "Uhr", and after
   "ab" / "bis" or right after a day when it cannot be a date ("Dienstag 10.30").
 - "in zwei Wochen" / "in 3 days" / "in einem Monat" is that single day (a weekday given with
@@ -66,6 +67,11 @@ Times of day
   ("8." is a day of the month only where a date can stand: "am 8.", "den 8. um 10", "8. Dez").
 - A time without a day is today if it is not over yet, else tomorrow (calendar days: whether
   the office is open is for the booking layer; Riesa opens on Saturdays).
+- Every result is a real local time: on the last Sunday of March a time in the hour the clocks
+  skip (02:00-02:59) is the first one after it, 03:00 ("um 2:30" -> 03:00). "in 2 Stunden" /
+  "in 30 minutes" are that much real time after `now`, across a change of the clocks too.
+- A day before year 1 or after 9999 does not exist: what would need one ("in 3 Jahren" said in
+  9998) is no time, and the rest of the message is read as usual.
 
 Combining
 - A day (or range of days) with a time of day gives the time on that day; a range of several
@@ -97,8 +103,9 @@ import calendar
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
-from functools import cache
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache, wraps
+from typing import ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from assistant.nlu.spoken import (
@@ -124,6 +131,9 @@ class TimeRange:
     start: datetime  # tz-aware, Europe/Berlin
     end: datetime
     text: str  # the matched span of the input
+    # "nächste Woche vormittags", "diese Woche ab 16 Uhr": on each day of a span of several
+    # days, only this time of day (local wall clock); None for a single day or no time of day
+    daily: tuple[time, time] | None = None
 
     def to_api(self) -> dict[str, str]:
         return {"start": self.start.isoformat(), "end": self.end.isoformat()}
@@ -135,10 +145,11 @@ def extract(text: str, now: datetime, lang: str | None = None) -> list[TimeRange
     parsed = _parse(text, now, lang)
     ranges = []
     for group in _groups(parsed):
-        span = _combine([p for item in group for p in item.parts], now)
+        parts = [p for item in group for p in item.parts]
+        span = _combine(parts, now)
         if span:
-            ranges.append(TimeRange(span[0], span[1], parsed.original(group[0].start,
-                                                                       group[-1].end)))
+            ranges.append(_time_range(span, parsed.original(group[0].start, group[-1].end),
+                                      _daily(parts, now)))
     return ranges
 
 
@@ -149,8 +160,32 @@ _REJECTED = re.compile(
     r"|(?:geht|passt|klappt)(?: (?:es|das|mir|bei mir|da|dann|leider|aber|wirklich))* nicht"
     r"|kann (?:ich )?(?:da |dann |leider |aber )*nicht|keine zeit|nicht möglich|nicht moeglich"
     r"|too (?:short|soon|early|late)|short notice|(?:doesn'?t|does not|won'?t|will not) work"
-    r"|(?:doesn'?t|does not) suit|can'?t|cannot|(?:not|isn'?t) possible|no time)\b"
+    r"|(?:doesn'?t|does not) suit|can'?t|cannot|(?:not|isn'?t) possible|no time"
+    r"|(?:is|ist) (?:bad|schlecht|ungünstig|unguenstig|doof|blöd)|passt schlecht|bad for me)\b"
     r"(?!\s+(?:vor|nach|früher|frueher|später|spaeter|before|after|earlier|later|until|bis)\b)",
+    re.I)
+# "Ich arbeite bis halb vier", "my shift ends at 3", "vormittags schlaf ich": the citizen's own
+# day, no wish.
+_OWN_DAY = re.compile(r"\b(?:ich arbeite|arbeite ich|i work|i'?m working|i am working|meine schicht"
+                      r"|my shift|schicht(?:ende)?|feierabend|bin (?:ich )?auf arbeit|schlaf\w*"
+                      r"|i sleep|sleeping|i finish|finish work|meeting|besprechung)\b", re.I)
+# "I moved here in October", "bin letzte Woche umgezogen": a clause that tells what happened
+# (left out when another clause holds a time)
+_TOLD_PAST = re.compile(r"\b(?:moved|umgezogen|hergezogen|gezogen|zog|came|kam|kamen|arrived"
+                        r"|angekommen|ago|seit|since)\b", re.I)
+_INSTEAD = re.compile(r"\b(?:statt|anstatt|anstelle von|instead of|rather than)\s+(?:(?:um|am|an"
+                      r"|den|dem|der|on|at|the)\s+)?[\w:.]+(?:\s+uhr)?", re.I)
+_NOT_BUT = re.compile(r"\b(?:nicht|not|kein\w*)\s+(?:(?:am|den|dem|on|the|um|at)\s+)?[\w:.]+"
+                      r"(?:\s+uhr)?(?=\s*,?\s*(?:sondern|but|lieber|rather|aber)\b)", re.I)
+# "mein Ausweis läuft im Januar ab", "it expires in january": when a document runs out is no
+# wish for the appointment, even when it is the only time in the message.
+_EXPIRY = re.compile(r"\b(?:läuft|laeuft|lief)\b.*\bab\b|\b(?:abgelaufen|abläuft|ablaeuft"
+                     r"|gültig bis|gueltig bis|expir\w*|runs out|run out|valid until)\b", re.I)
+# "Donnerstag, nicht Dienstag", "Thursday, not Tuesday": a clause that starts by negating its
+# time ("nicht vor 10" is a wish, kept).
+_NEGATED_CLAUSE = re.compile(
+    r"^\W*(?:(?:und|and|aber|but|also)\s+)?(?:nicht|not|kein(?:en)?)\s+"
+    r"(?!(?:vor|nach|before|after|until|bis|früher|frueher|später|spaeter|earlier|later)\b)",
     re.I)
 # Where a clause ends: at a full stop, "!", "?", ";" (not in "am 3. Dezember"), a comma, or
 # before "aber" / "but" / "sondern".
@@ -166,35 +201,116 @@ def resolve(text: str, now: datetime, lang: str | None = None) -> TimeRange | No
     "Today is too short notice. Is next Tuesday after 4:30 possible?" and "Morgen passt mir
     nicht, aber Donnerstag um 10" mean next Tuesday and Thursday. (It is blanked out rather
     than cut, so `.text` still points into the input as written.)"""
-    kept, pos, dropped = [], 0, False
-    for end in [m.end() for m in _CLAUSE_END.finditer(text)] + [len(text)]:
-        clause = text[pos:end]
-        rejected = _REJECTED.search(clause) is not None
+    kept, pos, dropped, expiry = [], 0, False, False
+    # "nicht Freitag sondern Montag", "um 10 statt um 9": the time turned down inside a clause
+    work = _INSTEAD.sub(lambda m: " " * len(m.group()), text)
+    work = _NOT_BUT.sub(lambda m: " " * len(m.group()), work)
+    if work != text:
+        dropped = True
+    for end in [m.end() for m in _CLAUSE_END.finditer(work)] + [len(work)]:
+        clause = work[pos:end]
+        expires = _EXPIRY.search(clause) is not None or _OWN_DAY.search(clause) is not None
+        rejected = expires or bool(_REJECTED.search(clause) or _NEGATED_CLAUSE.search(clause)
+                                   or _TOLD_PAST.search(clause))
         kept.append(" " * len(clause) if rejected else clause)
         dropped |= rejected
+        expiry |= expires
         pos = end
+    # "bin im Oktober hergezogen …, am Donnerstag?": what lies wholly in the past is told, not
+    # wished, when something else is still to come
+    kept_text = "".join(kept)
+    ranges = extract(text, now, lang)
+    past = [r for r in ranges if r.end < _berlin(now)]
+    if past and len(past) < len(ranges):
+        for r in past:
+            at = kept_text.find(r.text)
+            if at >= 0:
+                kept_text = kept_text[:at] + " " * len(r.text) + kept_text[at + len(r.text):]
+        dropped = True
     if dropped:
-        found = _resolve("".join(kept), now, lang)
-        if found is not None:
+        found = _resolve(kept_text, now, lang, written=text)
+        if found is not None or expiry:
             return found
     return _resolve(text, now, lang)
 
 
-def _resolve(text: str, now: datetime, lang: str | None = None) -> TimeRange | None:
+def _resolve(text: str, now: datetime, lang: str | None = None,
+             written: str | None = None) -> TimeRange | None:
+    """`written`: the input as written when `text` is it with clauses blanked out (the same
+    length): `.text` quotes it, not the blanks."""
     now = _berlin(now)
     parsed = _parse(text, now, lang)
+    if written is not None:
+        parsed.text.source = written
     if not parsed.items:
         return None
-    span = _combine([p for item in parsed.items for p in item.parts], now)
+    parts = [p for item in parsed.items for p in item.parts]
+    span = _combine(parts, now)
     if span is None:
         return None
-    return TimeRange(span[0], span[1], parsed.original(parsed.items[0].start,
-                                                       parsed.items[-1].end))
+    return _time_range(span, parsed.original(parsed.items[0].start, parsed.items[-1].end),
+                       _daily(parts, now))
 
 
 def _berlin(now: datetime) -> datetime:
     now = now.replace(tzinfo=BERLIN) if now.tzinfo is None else now.astimezone(BERLIN)
     return now.replace(microsecond=0)
+
+
+def _time_range(span: tuple[datetime, datetime], text: str,
+                daily: tuple[time, time] | None = None) -> TimeRange:
+    return TimeRange(_real(span[0]), _real(span[1]), text, daily)
+
+
+def _daily(parts: Sequence[_Part], now: datetime) -> tuple[time, time] | None:
+    """The time of day that holds on each day of a span of several days, if one was said."""
+    try:
+        days = _combine_days([p for p in parts if isinstance(p, _Days)],
+                             [p for p in parts if isinstance(p, _Weekday)], now.date())
+    except (OverflowError, ValueError):
+        return None
+    clock = _combine_clock([p for p in parts if isinstance(p, _Clock)],
+                           [p for p in parts if isinstance(p, _Daypart)])
+    if days is None or clock is None or days[0] == days[1] or clock == (0, _DAY_END):
+        return None
+    lo, hi = clock
+    return time(lo // 3600, lo % 3600 // 60), time(min(hi // 3600, 23), hi % 3600 // 60,
+                                                   59 if hi == _DAY_END else 0)
+
+
+def _real(moment: datetime) -> datetime:
+    """A wall time the clocks skip (02:00-02:59 on the last Sunday of March) as the first one
+    after the gap (03:00); any other unchanged. (Berlin's gaps begin on a full hour; mapping
+    the whole gap to its end keeps start <= end.)"""
+    before, after = (moment.replace(fold=f).utcoffset() for f in (0, 1))
+    gap = after - before  # type: ignore[operator]
+    if gap <= timedelta(0):
+        return moment  # a real time, or one of the repeated hour in October
+    return moment.replace(minute=0, second=0, fold=0) + gap
+
+
+def _later(moment: datetime, delta: timedelta) -> datetime:
+    """`delta` of real time after `moment` (wall-clock arithmetic would be an hour off across a
+    change of the clocks)."""
+    return (moment.astimezone(UTC) + delta).astimezone(BERLIN)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _on_calendar(fn: Callable[_P, _R | None]) -> Callable[_P, _R | None]:
+    """`fn`, answering None where its date arithmetic runs off the calendar: a day before year 1
+    or after 9999 ("in 3 Jahren" in 9998, "nächste Woche" on 31 December 9999) raises
+    OverflowError ("date value out of range") or ValueError ("year 10000 is out of range")."""
+    @wraps(fn)
+    def guarded(*args: _P.args, **kwargs: _P.kwargs) -> _R | None:
+        try:
+            return fn(*args, **kwargs)
+        except (OverflowError, ValueError):
+            return None
+
+    return guarded
 
 
 # --- meaning --------------------------------------------------------------------------------
@@ -301,6 +417,7 @@ def _at(day: date, seconds: int) -> datetime:
                     seconds % 60, tzinfo=BERLIN)
 
 
+@_on_calendar
 def _combine(parts: Sequence[_Part], now: datetime) -> tuple[datetime, datetime] | None:
     today = now.date()
     days = _combine_days([p for p in parts if isinstance(p, _Days)],
@@ -623,7 +740,7 @@ _DIGITS = tuple("0123456789")
 def _rule(pattern: str, needs: tuple[str, ...] = ()) -> Callable[[_Rule], _Rule]:
     """Register a rule; `needs`: substrings one of which must be in the text (a cheap gate)."""
     def register(handler: _Rule) -> _Rule:
-        _RULES.append((re.compile(pattern), handler, needs))
+        _RULES.append((re.compile(pattern), _on_calendar(handler), needs))
         return handler
 
     return register
@@ -866,6 +983,18 @@ def _r_weekday_abbr_dotted(m: re.Match[str], ctx: _Ctx) -> _Atom:
     return _atom(m, "weekday", _Weekday(_WEEKDAY_ABBR_DOTTED[m.group("wd")]))
 
 
+@_rule(r"(?:\bam\s+)(?P<wd>do|so)\b|\b(?P<wd2>do)(?=\s*[.!]?\s*$)|\b(?P<wd3>do|so)(?=\s+(?:um\s+)?\d"
+       r"|\s+(?:vormittags?|nachmittags?|morgens?|abends?|frueh)\b)",
+       needs=("do", "so"))
+def _r_weekday_abbr_german(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
+    """"Termin Reisepass Großenhain Do", "am So", "Do 10 Uhr": the German short forms that
+    are English words too count where only a day fits, in German messages only."""
+    if ctx.lang != "de":
+        return None
+    day = m.group("wd") or m.group("wd2") or m.group("wd3")
+    return _atom(m, "weekday", _Weekday(_WEEKDAY_ABBR_DOTTED[day]))
+
+
 @_rule(r"\b(?:in\s+)?(?:(?:der|the)\s+)?(?P<mod>diese[rnms]?|this|naechste[rnms]?"
        r"|kommende[rnms]?|next|coming|uebernaechste[rnms]?)\s+(?:woche|week)\b"
        r"|\b(?:the\s+)?week\s+after\s+next\b", needs=("woche", "week"))
@@ -972,12 +1101,14 @@ def _r_iso(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
 def _r_slash(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     a, b = int(m.group("a")), int(m.group("b"))
     readings = [(b, a), (a, b)] if ctx.lang == "en" else [(a, b), (b, a)]  # (day, month)
-    for day, month in readings:
-        if 1 <= month <= 12:
-            atom = _day_atom(m, ctx, day, month, _year(m.group("y")))
-            if atom:
-                return atom
-    return None
+    atoms = [atom for day, month in readings if 1 <= month <= 12
+             and (atom := _day_atom(m, ctx, day, month, _year(m.group("y"))))]
+    if ctx.lang == "en" and len(atoms) == 2 and not m.group("y"):
+        # English writers use both orders ("3/12" from a Briton, "12/3" from an American):
+        # the reading that comes sooner is the one meant for an appointment
+        return min(atoms, key=lambda atom: next(p.first for p in atom.parts
+                                                if isinstance(p, _Days)))
+    return atoms[0] if atoms else None
 
 
 @_rule(rf"(?<![\w.])(?P<d>\d{{1,2}})(?:\.|st|nd|rd|th)?\s*(?:of\s+)?(?P<mon>{_MONTH_RE})"
@@ -1026,8 +1157,8 @@ def _r_relative(m: re.Match[str], ctx: _Ctx) -> _Atom:
     n = int(word) if word.isdigit() else 1
     unit = (m.group("u") or m.group("u2"))[:3]
     if unit in ("stu", "hou", "min"):
-        moment = ctx.now.replace(second=0) + (
-            timedelta(hours=n) if unit in ("stu", "hou") else timedelta(minutes=n))
+        moment = _later(ctx.now.replace(second=0),
+                        timedelta(hours=n) if unit in ("stu", "hou") else timedelta(minutes=n))
         return _atom(m, "span", _Span(moment, moment))
     if unit in ("tag", "day"):
         day = ctx.today + timedelta(days=n)
@@ -1047,9 +1178,13 @@ def _r_relative(m: re.Match[str], ctx: _Ctx) -> _Atom:
        r"|umgehend|(?:der|den|dem|einen?)?\s*naechste[nrs]?\s+freie[nrs]?\s+termin\w*"
        r"|egal\s+wann|wann\s+immer|jederzeit|asap|a\.s\.a\.p\.?|as\s+soon\s+as\s+possible"
        r"|as\s+early\s+as\s+possible|earliest\s+(?:possible|available)|soonest|first\s+available"
-       r"|next\s+available|any\s*time|whenever)(?!\w)",
+       r"|next\s+available|any\s*time|whenever"
+       r"|earliest\s+(?:free\s+)?(?:slot|appointment|date|time|one)"
+       r"|(?:the\s+)?next\s+(?:free|open)\s+(?:slot|appointment)"
+       r"|(?:den|der|einen?)?\s*fruehest(?:e[nrs]?|moeglich\w*)?\s+(?:freie[nrs]?\s+)?termin\w*)(?!\w)",
        needs=("moeglich", "bald", "sofort", "umgehend", "zeitnah", "egal", "wann", "jederzeit",
-              "asap", "a.s.a.p", "possible", "soonest", "available", "time", "whenever", "freie"))
+              "asap", "a.s.a.p", "possible", "soonest", "available", "time", "whenever", "freie",
+              "earliest", "next", "fruehest"))
 def _r_asap(m: re.Match[str], ctx: _Ctx) -> _Atom:
     return _atom(m, "span", _Span(ctx.now, ctx.now + timedelta(days=ASAP_DAYS)))
 
@@ -1200,6 +1335,7 @@ def _as_days(atom: _Atom, ctx: _Ctx) -> _Days | _Weekday | None:
     return None
 
 
+@_on_calendar
 def _range(a: _Atom, b: _Atom, before: str, prev_end: int, adjacent_day: bool,
            ctx: _Ctx) -> _Item | None:
     """Two atoms joined by "bis", "-", "to" (or "und"/"and" after "zwischen"/"between")."""
@@ -1249,6 +1385,7 @@ def _range(a: _Atom, b: _Atom, before: str, prev_end: int, adjacent_day: bool,
     return _Item(start, b.end, (_Days(first, last),))
 
 
+@_on_calendar
 def _single(a: _Atom, before: str, prev_end: int, adjacent_day: bool, after_weekday: bool,
             ctx: _Ctx) -> _Item | None:
     """One atom with what stands right before it ("um", "ab", "bis", "am", ...).

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import sqlite3
+import time
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event
+from sqlalchemy import Table, event, exc
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,7 +23,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from assistant.storage.sqlite_inline import InlineConnection
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+# A pooled PostgreSQL connection idle for longer than this is checked before it is handed out
+# (a server restart or a firewall may have closed it). One in use moments ago is not: a
+# failure on it is answered 503 and makes the pool drop every connection older than it.
+PING_AFTER_IDLE_SECONDS = 2.0
 
 
 def create_engine(url: str, echo: bool = False) -> AsyncEngine:
@@ -28,14 +40,17 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
         # aiosqlite's debug lines show every statement's parameters and every row returned.
         logging.getLogger("aiosqlite").setLevel(max(logging.INFO,
                                                     logging.getLogger("aiosqlite").level))
-        engine = create_async_engine(url, echo=echo, hide_parameters=True,
-                                     connect_args={"timeout": 30})
 
-        @event.listens_for(engine.sync_engine, "do_connect")
-        def _folder(*_: object) -> None:
+        async def connect() -> InlineConnection:
             # Only when connecting: an engine a command never uses leaves no folder behind.
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            args, kwargs = engine.sync_engine.dialect.create_connect_args(parsed)
+            kwargs.setdefault("timeout", 30)
+            return await InlineConnection(partial(sqlite3.connect, *args, **kwargs))
+
+        # Calls run on the loop's thread (see sqlite_inline); the gate keeps sessions apart.
+        engine = create_async_engine(url, echo=echo, hide_parameters=True, async_creator=connect)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -48,8 +63,50 @@ def create_engine(url: str, echo: bool = False) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, echo=echo, hide_parameters=True, pool_size=20,
-                               max_overflow=40, pool_pre_ping=True)
+    engine = create_async_engine(url, echo=echo, hide_parameters=True, pool_size=20,
+                                 max_overflow=40)
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _idle_since(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        # Instead of `pool_pre_ping`, which costs three round trips (BEGIN, a ping,
+        # ROLLBACK) on every checkout, also in a burst where connections are busy throughout.
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dbapi_conn.ping()
+        except Exception as error:  # the pool connects afresh (or raises: 503)
+            raise exc.DisconnectionError() from error
+
+    return engine
+
+
+async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]], *,
+                      skip_conflicts: bool = False, on: tuple[str, ...] = (),
+                      returning: tuple[Any, ...] = ()) -> Any:
+    """Insert `rows` (all with the same keys) in one round trip to the database. With
+    `skip_conflicts`, `ON CONFLICT [(on)] DO NOTHING`: a row that would break that unique
+    constraint (without `on`: any unique or exclusion constraint) is left out, without an
+    error that would end the transaction (and without a savepoint). Returns the result (the
+    `returning` columns of the rows inserted).
+
+    The statement object is built once per database and use, so SQLAlchemy finds it in its
+    compiled cache (VALUES written from the data would be compiled on every call)."""
+    statement = _insert(session.get_bind().dialect.name, table, skip_conflicts, on, returning)
+    return await session.execute(statement, rows[0] if len(rows) == 1 else rows)
+
+
+@functools.cache
+def _insert(dialect: str, table: Table, skip_conflicts: bool, on: tuple[str, ...],
+            returning: tuple[Any, ...]) -> Any:
+    ins = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    if skip_conflicts:
+        ins = ins.on_conflict_do_nothing(index_elements=list(on) or None)
+    return ins.returning(*returning) if returning else ins
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
@@ -66,7 +123,10 @@ class _Gate:
     SQLite's busy handler, which sleeps in growing steps (up to 100 ms) and makes the slowest
     answers slow. Waiting here instead hands the database over the moment it is free. Sessions
     are short (none is held across a call to Rasa or another server), so this costs nothing
-    in throughput. PostgreSQL sessions are not gated.
+    in throughput. The connections run on the loop's own thread (`sqlite_inline`), so a
+    session that does not await anything else runs from start to close without a pause, and
+    no connection of this process ever waits in the busy handler for another one (which would
+    hold up the loop). PostgreSQL sessions are not gated.
     """
 
     def __init__(self) -> None:
@@ -103,7 +163,11 @@ class _GatedSession:
 
     async def __aexit__(self, *exc: object) -> None:
         try:
-            await self._session.__aexit__(*exc)  # type: ignore[arg-type]
+            # Not `AsyncSession.__aexit__`, which closes in a task of its own (two turns of
+            # the event loop with the gate held) so that a cancellation cannot cut the close
+            # short: on the inline connections (sqlite_inline) a close never gives up the
+            # loop, so nothing can interrupt it.
+            await self._session.close()
         finally:
             self._gate.leave()
 

@@ -68,6 +68,9 @@ class Appointment(Base):
     updated_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None]
     anonymized_at: Mapped[datetime | None]
+    # Why staff booked it outside the opening hours, on a closure or a holiday (staff text:
+    # shown to staff only, never logged; cleared with the personal data).
+    override_reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class Occupancy(Base):
@@ -78,7 +81,8 @@ class Occupancy(Base):
     """
 
     __tablename__ = "occupancy"
-    __table_args__ = (UniqueConstraint("office_id", "counter", "cell"),)
+    __table_args__ = (UniqueConstraint("office_id", "counter", "cell"),
+                      Index("ix_occupancy_office_id_cell", "office_id", "cell"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     office_id: Mapped[str] = mapped_column(String(64))
@@ -223,3 +227,23 @@ class FeedToken(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
+
+
+class IdempotencyKey(Base):
+    """A staff API request's `Idempotency-Key` and the answer it got (assistant/idempotency.py).
+
+    `principal` is a hash of the staff token, `request` a hash of method, path and body; the
+    stored answer may hold personal data (a booking's name), so the row goes at `expires_at`
+    or after `retention.personal_data_days` at the latest (assistant/retention.py)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("principal", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    principal: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    request: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
