@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from assistant.plugin import (
+    Button,
     Flow,
     LookupTask,
     SlotTask,
@@ -50,6 +51,17 @@ class RescheduleFlow(Flow):
             _aim(talk, task)
         office, service = cfg.office(task.office or ""), cfg.service(task.service or "")
         assert office is not None and service is not None
+        if service.id not in office.services:  # "lieber in Radebeul" for a car registration
+            offices = cfg.offices_for(service.id, talk.msg.channel)
+            talk.say("reschedule.office_lacks_service", office=office.name.get(talk.lang),
+                     service=service.name.get(talk.lang),
+                     offices=", ".join(o.name.get(talk.lang) for o in offices),
+                     buttons=[Button(o.name.get(talk.lang), f'/inform{{"office": "{o.id}"}}')
+                              for o in offices])
+            task.office = talk.facts.last_office  # the appointment's own, until told
+            task.start, task.end, task.offered = None, None, []
+            task.step = "time"
+            return
         if task.start is None and task.wants_earlier and task.current_start is not None:
             blocks.search_earlier(talk, task.current_start)
         if task.shift_days and task.current_start is not None:
@@ -70,7 +82,7 @@ class RescheduleFlow(Flow):
     async def begin(self, talk: Talk, u: Understanding) -> None:
         task = talk.task_as(RescheduleTask)
         said = normalize_spoken(u.text, talk.lang)  # "uff'n Dag drnach" too
-        task.wants_earlier = bool(blocks.EARLIER.search(said))
+        task.wants_earlier = bool(blocks.EARLIER.search(said) or _EARLIEST.search(said))
         task.shift_days = answers.shift_in(said)
         task.day_offset = answers.relative_day(said)
         task.same_time = bool(_SAME_TIME.search(said))
@@ -131,6 +143,7 @@ _SAME_TIME = re.compile(r"\b(gleiche[nr]? (?:uhr)?zeit|selbe[nr]? (?:uhr)?zeit|s
                         r"|zur gleichen zeit|um die gleiche zeit)\b", re.I)
 _SAME_DAY = re.compile(r"\b(am (?:selben|gleichen) tag|same day|later that day|earlier that day"
                        r"|den gleichen tag|denselben tag)\b", re.I)
+_EARLIEST = re.compile(r"\b(earliest|frühest\w*|fruehest\w*|so früh wie möglich)\b", re.I)
 _LATER = re.compile(r"\b(später|spaeter|later)\b", re.I)
 
 
@@ -184,6 +197,8 @@ def _aim(talk: Talk, task: RescheduleTask) -> None:
             task.end - task.start) <= timedelta(days=1):
         at = task.start.astimezone(local.tzinfo)
         task.start = task.end = at.replace(hour=local.hour, minute=local.minute, second=0)
+    elif task.wants_earlier and task.start is not None and task.start == current:
+        blocks.search_earlier(talk, current)  # "whatever is earliest in Meissen"
     elif task.wants_earlier and not targets:
         task.start = task.end = None  # "geht es früher?": searched before it (advance)
     elif task.asked and not targets and not task.same_time:

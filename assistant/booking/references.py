@@ -53,6 +53,11 @@ def find(text: str) -> str | None:
         code = m.group().replace("-", "").upper()
         if _mixed(code):
             return code
+    # Spelled character by character on the phone ("c z 7 b 6 9", number words already digits)
+    for m in re.finditer(r"(?<![\w-])((?:[A-Za-z0-9]\s+){5}[A-Za-z0-9])(?![\w-])", text):
+        code = normalize(m.group(1))
+        if code and _mixed(code):
+            return code
     # Split by a space ("W6D GFM", as read aloud): two 3-character tokens side by side, neither
     # an ordinary word ("die W6D" is not a code).
     tokens = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[\w-]+", text)]

@@ -107,6 +107,9 @@ def absorb(talk: Talk, u: Understanding) -> bool:
         if isinstance(task, SlotTask) and task.chosen and not u.has_time:
             # "gleiche Zeit, aber in Riesa"
             task.start = task.end = task.chosen.start
+        elif isinstance(task, SlotTask) and isinstance(task, LookupTask) and (
+                task.current_start is not None and not u.has_time):
+            task.start = task.end = task.current_start  # a move "nach Riesa": its time there
         task.office = u.office
         talk.learn(office=u.office)
         changed = True
@@ -221,6 +224,16 @@ async def offer(talk: Talk, service: Service, office: Office) -> None:
                  office=office.name.get(talk.lang))
         await take_slot(talk, exact[0])
         return
+    if frm == to and slots and result.exact:  # "um 14 Uhr": that time is not among them
+        local = frm.astimezone(office.tz)
+        ranges = [] if office.closed_on(local.date()) or holiday_name(local.date()) else (
+            office.hours_on(local.date()))
+        if not any(r.start <= local.time() < r.end for r in ranges):
+            talk.say("slot.outside_hours", office=office.name.get(talk.lang),
+                     day=i18n_day(local.date(), talk.lang), time=f"{local:%H:%M}",
+                     hours=", ".join(f"{r.start:%H:%M}–{r.end:%H:%M}" for r in ranges))
+        else:
+            talk.say("slot.none_in_window")
     if not slots and not result.other_offices:
         task.start = task.end = None
         task.step = "time"

@@ -56,7 +56,7 @@ def read_locally(talk: Talk, text: str) -> Understanding | None:
     elif step == "confirm":
         fits = answers.yes_no(text) is not None and len(text.split()) <= 3
     elif step == "reference":
-        u.reference = references.find(text)
+        u.reference = references.find(text) or references.find(spoken)
         fits = u.reference is not None and len(text.split()) <= 4
     if not fits:
         return None
@@ -116,7 +116,7 @@ async def read(talk: Talk, text: str) -> Understanding:
         named = {m.value for m in ctx.nlu.resolver.scan(spoken) if m.entity == "service"}
         if own and (not u.service or (len(services) <= 1 and u.service not in named)):
             u.service = own
-    u.reference = u.reference or references.find(text)
+    u.reference = u.reference or references.find(text) or references.find(spoken)
     if result.time is not None:
         u.start, u.end, u.daily = result.time.start, result.time.end, result.time.daily
         if u.start == u.end and _ROUGHLY.search(text):
