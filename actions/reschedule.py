@@ -64,9 +64,6 @@ class RescheduleFlow(Flow):
             return
         if task.start is None and task.wants_earlier and task.current_start is not None:
             blocks.search_earlier(talk, task.current_start)
-        if task.shift_days and task.current_start is not None:
-            task.start = task.end = task.current_start + timedelta(days=task.shift_days)
-            task.shift_days = None
         if task.start is None:
             task.step = "time"
             talk.say("reschedule.ask_time", buttons=blocks.time_buttons(talk))

@@ -607,6 +607,15 @@ def _name_alone(part: str) -> str | None:
     return plausible_name(part)
 
 
+_END_NAME = re.compile(r"[,.;:!?]\s*((?-i:[A-ZÄÖÜ])[\w'’-]+(?:\s+(?-i:[A-ZÄÖÜ])[\w'’-]+)?)\W*$")
+
+
+def _name_at_end(text: str) -> str | None:
+    """A name of one or two capitalised words closing the message after a comma or stop."""
+    tail = _END_NAME.search(text)
+    return _name_alone(tail.group(1)) if tail else None
+
+
 def proof_stated(text: str) -> bool:
     """Whether the last name beside a code was said as such ("Name Schubert", "ich heiße …",
     a sentence that is only the name, "Mit freundlichen Grüßen, Gertrud Schubert") rather
@@ -615,8 +624,7 @@ def proof_stated(text: str) -> bool:
     if code is None:
         return False
     alone = [part for part in _sentences_alone(text) if _name_alone(part)]
-    tail = re.search(r"[,.;:!?]\s*((?-i:[A-ZÄÖÜ])[\w'’-]+(?:\s+(?-i:[A-ZÄÖÜ])[\w'’-]+)?)\W*$", text)
-    if tail and _name_alone(tail.group(1)):
+    if _name_at_end(text):
         return True  # "… bitte auf Montag um 10 verlegen, Berger"
     return len(alone) == 1 or _explicit_proof(references.without_code(text)) is not None
 
@@ -626,8 +634,7 @@ def proof_beside_code(text: str) -> str | None:
     else the plausible name closest to the code ("Termin K7Q-M4P verschieben, Hartmann. Geht
     statt Coswig auch Radebeul?" -> Hartmann). One candidate, never several guesses."""
     code = references.find(text)
-    tail = re.search(r"[,.;:!?]\s*((?-i:[A-ZÄÖÜ])[\w'’-]+(?:\s+(?-i:[A-ZÄÖÜ])[\w'’-]+)?)\W*$", text)
-    if tail and code is not None and (found := _name_alone(tail.group(1))):
+    if code is not None and (found := _name_at_end(text)):
         return found.split()[-1]  # "… bitte auf Montag um 10 verlegen, Berger"
     alone = [found for part in _sentences_alone(text) if (found := _name_alone(part))]
     if len(alone) == 1 and code is not None:

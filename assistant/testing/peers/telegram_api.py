@@ -30,12 +30,15 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+
+from assistant.testing.harness import DEFAULT_NOW
 
 TOKEN = "123456789:AAHfakeTokenForTheLocalBotApiFake_0123"
 BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Amtsbote", "username": "AmtsboteBot",
@@ -78,6 +81,8 @@ class FakeTelegram:
     failures: dict[str, list[tuple[int, str, dict[str, Any] | None]]] = field(
         default_factory=dict)
     callback_queries: dict[str, bool] = field(default_factory=dict)  # id -> answered
+    # Telegram's own clock for the "date" of messages; a test passes its harness clock
+    clock: Callable[[], datetime] = field(default=lambda: DEFAULT_NOW)
 
     def __post_init__(self) -> None:
         self._update_ids = itertools.count(700_000_001)
@@ -86,6 +91,9 @@ class FakeTelegram:
         self._new_update = asyncio.Event()
         self._server: TestServer | None = None
         self._client: aiohttp.ClientSession | None = None
+
+    def _stamp(self) -> int:
+        return int(self.clock().timestamp())
 
     # -- server -----------------------------------------------------------------------------
     async def __aenter__(self) -> FakeTelegram:
@@ -212,7 +220,7 @@ class FakeTelegram:
         if len(text.encode("utf-16-le")) // 2 > 4096:
             raise ApiError(400, "Bad Request: message is too long")
         message = {"message_id": next(self._message_ids), "from": BOT_USER, "chat": chat,
-                   "date": int(time.time()), "text": text}
+                   "date": self._stamp(), "text": text}
         markup = _check_markup(p.get("reply_markup"))
         if markup:
             message["reply_markup"] = markup
@@ -231,7 +239,7 @@ class FakeTelegram:
                                 "content and reply markup of the message")
         message["text"] = text
         _set_markup(message, markup)
-        message["edit_date"] = int(time.time())
+        message["edit_date"] = self._stamp()
         return message
 
     async def _m_editmessagereplymarkup(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -240,7 +248,7 @@ class FakeTelegram:
         if markup == message.get("reply_markup"):
             raise ApiError(400, "Bad Request: message is not modified")
         _set_markup(message, markup)
-        message["edit_date"] = int(time.time())
+        message["edit_date"] = self._stamp()
         return message
 
     async def _m_answercallbackquery(self, p: dict[str, Any]) -> bool:
@@ -293,7 +301,7 @@ class FakeTelegram:
         user = self.user(from_id or chat_id, language_code)
         message: dict[str, Any] = {
             "message_id": next(self._message_ids), "from": user, "chat": self.chats[chat_id],
-            "date": int(time.time()), **fields}
+            "date": self._stamp(), **fields}
         if text is not None:
             message["text"] = text
             if text.startswith("/"):
