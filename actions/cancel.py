@@ -8,8 +8,10 @@ from pathlib import Path
 from assistant.plugin import (
     Flow,
     LookupTask,
-    Talk,
+    Turn,
     Understanding,
+    advance,
+    answers,
     blocks,
     cancel,
     hookimpl,
@@ -26,29 +28,41 @@ class CancelFlow(Flow):
     intents = frozenset({"cancel_appointment"})
     state_model = CancelTask
 
-    async def advance(self, talk: Talk) -> None:
-        task = talk.task_as(CancelTask)
-        if task.appointment_id is None and await blocks.identify(talk) is None:
+    async def advance(self, turn: Turn) -> None:
+        task = turn.task_as(CancelTask)
+        if task.appointment_id is None and await blocks.identify(turn) is None:
             return
         task.step = "confirm"
-        talk.say("cancel.confirm", buttons=blocks.yes_no(talk))
+        turn.say("cancel.confirm", buttons=blocks.yes_no(turn))
 
-    async def answer(self, talk: Talk, u: Understanding) -> bool:
-        return await steps.answer_step(talk, u)
+    async def answer(self, turn: Turn, meaning: Understanding) -> bool:
+        task = turn.task_as(CancelTask)
+        if task.step == "confirm" and not meaning.from_button and "reschedule" in turn.flows and (
+                answers.asks_to_move(meaning.text)):
+            # "nicht absagen, lieber verschieben auf Donnerstag um elf": the same appointment moved
+            blocks.switch(turn, "reschedule", step=None)
+            blocks.absorb(turn, meaning)
+            await turn.flows["reschedule"].begin(turn, meaning)
+            await advance(turn)
+            return True
+        return await steps.answer_step(turn, meaning)
 
-    async def step(self, talk: Talk, u: Understanding) -> None:
-        await steps.manage_step(talk, u, self.intents)
+    async def step(self, turn: Turn, meaning: Understanding) -> None:
+        await steps.manage_step(turn, meaning, self.intents)
 
-    async def confirm(self, talk: Talk) -> None:
-        task = talk.task_as(CancelTask)
+    async def confirm(self, turn: Turn) -> None:
+        task = turn.task_as(CancelTask)
         assert task.appointment_id is not None
-        view = await cancel.cancel(talk.ctx, task.appointment_id, talk.origin())
-        talk.state.task = None
+        view = await cancel.cancel(turn.ctx, task.appointment_id, turn.origin())
+        if view is not None:  # nothing left to move or check: only that it was a cancellation
+            blocks.task_done(turn, view)
+            turn.facts.reference = turn.facts.last_start = None
+        turn.state.task = None
         if view is None:
-            talk.say("cancel.already", buttons=blocks.menu(talk))
+            turn.say("cancel.already", buttons=blocks.menu(turn))
             return
-        talk.say("cancel.done", reference=view.display_reference,
-                 buttons=blocks.menu(talk, short=True))
+        turn.say("cancel.done", reference=view.display_reference,
+                 buttons=blocks.menu(turn, short=True))
 
 
 @hookimpl

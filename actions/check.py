@@ -8,7 +8,7 @@ import re
 from assistant.plugin import (
     Flow,
     LookupTask,
-    Talk,
+    Turn,
     Understanding,
     answers,
     blocks,
@@ -28,28 +28,28 @@ class CheckFlow(Flow):
     intents = frozenset({"check_appointment"})
     state_model = CheckTask
 
-    async def advance(self, talk: Talk) -> None:
-        task = talk.task_as(CheckTask)
-        if await blocks.identify(talk) is None:
+    async def advance(self, turn: Turn) -> None:
+        task = turn.task_as(CheckTask)
+        if await blocks.identify(turn) is None:
             return
-        talk.state.task = None
+        turn.state.task = None
         if task.about and task.service:  # what to bring to it, what it costs
-            await blocks.answer_aside(talk, Understanding(text="", service=task.service),
+            await blocks.answer_aside(turn, Understanding(text="", service=task.service),
                                       "ask_service_info")
-        talk.say("menu.anything_else", buttons=blocks.menu(talk))
+        turn.say("menu.anything_else", buttons=blocks.menu(turn))
 
-    async def begin(self, talk: Talk, u: Understanding) -> None:
-        talk.task_as(CheckTask).about = answers.asks_about_service(u.text) or bool(
-            _COST_OR_DOCUMENTS.search(u.text))
+    async def begin(self, turn: Turn, meaning: Understanding) -> None:
+        turn.task_as(CheckTask).about = answers.asks_about_service(meaning.text) or bool(
+            _COST_OR_DOCUMENTS.search(meaning.text))
 
-    async def answer(self, talk: Talk, u: Understanding) -> bool:
-        return await steps.answer_step(talk, u)
+    async def answer(self, turn: Turn, meaning: Understanding) -> bool:
+        return await steps.answer_step(turn, meaning)
 
-    async def step(self, talk: Talk, u: Understanding) -> None:
-        if talk.task_as(CheckTask).step == "proof":
-            await steps.step_proof(talk, u)
+    async def step(self, turn: Turn, meaning: Understanding) -> None:
+        if turn.task_as(CheckTask).step == "proof":
+            await steps.step_proof(turn, meaning)
         else:
-            await steps.step_reference(talk, u)
+            await steps.step_reference(turn, meaning)
 
 
 _COST_OR_DOCUMENTS = re.compile(r"\b(mitbringen|mitnehmen|bring|kost\w*|cost\w*|gebühr\w*"

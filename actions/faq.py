@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from assistant.plugin import FaqEntry, Flow, Talk, Understanding, hookimpl
+from assistant.plugin import FaqEntry, Flow, Turn, Understanding, hookimpl
 
 
 def _words(text: str) -> set[str]:
@@ -28,15 +28,16 @@ class FaqFlow(Flow):
     side = True
     claims_first = True
 
-    def claims(self, talk: Talk, u: Understanding) -> bool:
-        return matching(talk.ctx.config.faq, u.text) is not None
+    def claims(self, turn: Turn, meaning: Understanding) -> bool:
+        return matching(turn.ctx.config.faq, meaning.text) is not None
 
-    async def respond(self, talk: Talk, u: Understanding) -> None:
-        entry = matching(talk.ctx.config.faq, u.text)
+    async def respond(self, turn: Turn, meaning: Understanding) -> None:
+        entry = matching(turn.ctx.config.faq, meaning.text)
         if entry is not None:
-            talk.say("faq.answer", text=entry.answer.get(talk.lang))
-        if talk.task is None and u.service and talk.ctx.config.service(u.service):
-            talk.learn(service=u.service)  # "… für den Personalausweis online bezahlen?", then
+            turn.say("faq.answer", text=entry.answer.get(turn.lang))
+        if turn.task is None and meaning.service and turn.ctx.config.service(meaning.service):
+            # "… für den Personalausweis online bezahlen?", then
+            turn.learn(service=meaning.service)
             # "dann buche ich gleich einen Termin" books that
 
 

@@ -12,9 +12,11 @@ from assistant.plugin import (
     Button,
     Flow,
     Office,
-    Talk,
+    Turn,
     Understanding,
+    advance,
     answers,
+    blocks,
     day,
     holiday_name,
     hookimpl,
@@ -23,6 +25,11 @@ from assistant.plugin import (
 
 _THAT_DAY = re.compile(r"\b(that day|same day|this day|an dem tag|an diesem tag|am selben tag"
                        r"|am gleichen tag|dem tag|diesem tag)\b", re.I)
+# "geht das am Freitag?", "kann ich das in Riesa machen?", "is there anything on Friday?"
+_CAN_I = re.compile(r"\b(geht (?:das|es|des|dit)|gehts|geht's|kann ich|könnte ich|koennte ich"
+                    r"|gibt es (?:da )?(?:noch )?(?:einen |nen )?termin|habt ihr|haben sie (?:da )?"
+                    r"(?:noch )?(?:was|etwas|einen termin)|can i|could i|is there|are there"
+                    r"|do you have)\b", re.I)
 _OTHER_OFFICE = re.compile(r"\b(any other|another|other office|other offices|anderes|andere[ns]?"
                            r"|welche[sn]? (?:andere\w* )?(?:bürgerbüro|buergerbuero|büro|office)"
                            r"|irgendein\w*)\b", re.I)
@@ -33,33 +40,42 @@ class InformationFlow(Flow):
     intents = frozenset({"ask_service_info", "ask_opening_hours"})
     side = True
 
-    def claims(self, talk: Talk, u: Understanding) -> bool:
+    def claims(self, turn: Turn, meaning: Understanding) -> bool:
         """Where-questions ("Wo ist das genau?") are ours whatever the intent."""
-        return answers.asks_where(u.text) and self._where_target(talk, u) != (None, None)
+        return answers.asks_where(meaning.text) and self._where_target(turn, meaning) != (None,
+                None)
 
-    async def respond(self, talk: Talk, u: Understanding) -> None:
-        if u.intent not in self.intents and answers.asks_where(u.text):
-            self._where(talk, u)
-        elif u.intent == "ask_opening_hours":
-            self._opening_hours(talk, u)
+    async def respond(self, turn: Turn, meaning: Understanding) -> None:
+        if meaning.intent not in self.intents and answers.asks_where(meaning.text):
+            self._where(turn, meaning)
+        elif meaning.intent == "ask_opening_hours":
+            self._opening_hours(turn, meaning)
+        elif turn.task is None and "book" in turn.flows and meaning.service and (
+                meaning.office or meaning.has_time) and _CAN_I.search(meaning.text):
+            # "was kostet … und geht das in Meißen am Freitag?": the fee, then the times
+            self._service_info(turn, meaning, book_button=False)
+            blocks.new_task(turn, "book", mode="in_person")
+            blocks.absorb(turn, meaning)
+            await advance(turn)
         else:
-            self._service_info(talk, u)
+            self._service_info(turn, meaning)
 
     # -- documents and fees ---------------------------------------------------------------------
-    def _service_info(self, talk: Talk, u: Understanding) -> None:
-        cfg, lang, facts, task = talk.ctx.config, talk.lang, talk.facts, talk.task
-        service = cfg.service(u.service or (task.service if task else None) or facts.service
+    def _service_info(self, turn: Turn, meaning: Understanding, book_button: bool = True) -> None:
+        cfg, lang, facts, task = turn.ctx.config, turn.lang, turn.facts, turn.task
+        service = cfg.service(meaning.service or (task.service if task else None) or facts.service
                               or facts.last_service or "")
         if service is None:
-            talk.say("info.ask_service", buttons=[
+            turn.say("info.ask_service", buttons=[
                 Button(s.name.get(lang), f'/ask_service_info{{"service": "{s.id}"}}')
                 for s in cfg.services])
             return
         if task is None:
-            talk.learn(service=service.id)
-            if u.office and u.office in {o.id for o in cfg.offices_for(service.id)}:
-                talk.learn(office=u.office)  # "was brauche ich … in Großenhain?", then a booking
-        talk.say(
+            turn.learn(service=service.id)
+            if meaning.office and meaning.office in {o.id for o in cfg.offices_for(service.id)}:
+                # "was brauche ich … in Großenhain?", then a booking
+                turn.learn(office=meaning.office)
+        turn.say(
             "info.service",
             service=service.name.get(lang),
             documents="\n".join(f"• {d}" for d in service.documents[lang]),
@@ -67,29 +83,30 @@ class InformationFlow(Flow):
             minutes=service.duration_minutes,
             notes=service.notes.get(lang) if service.notes else "",
             offices=", ".join(o.name.get(lang) for o in cfg.offices_for(service.id)),
-            buttons=[] if task else [
-                talk.button("menu.book", f'/book_appointment{{"service": "{service.id}"}}')],
+            buttons=[] if task or not book_button else [
+                turn.button("menu.book", f'/book_appointment{{"service": "{service.id}"}}')],
         )
 
     # -- opening hours --------------------------------------------------------------------------
-    def _opening_hours(self, talk: Talk, u: Understanding) -> None:
-        cfg, lang, facts, task = talk.ctx.config, talk.lang, talk.facts, talk.task
-        office = cfg.office(u.office or (task.office if task else None) or facts.office
+    def _opening_hours(self, turn: Turn, meaning: Understanding) -> None:
+        cfg, lang, facts, task = turn.ctx.config, turn.lang, turn.facts, turn.task
+        office = cfg.office(meaning.office or (task.office if task else None) or facts.office
                             or facts.last_office or "")
-        if u.office and task is None:
-            talk.learn(office=u.office)
-        if _OTHER_OFFICE.search(u.text) and not u.office:
+        if meaning.office and task is None:
+            turn.learn(office=meaning.office)
+        if _OTHER_OFFICE.search(meaning.text) and not meaning.office:
             office = None  # "Is any other office open that day?": all of them
-        on = u.start.date() if u.start is not None and u.end is not None and (
-            u.end - u.start) < timedelta(days=1, hours=1) and not u.from_button else None
+        one_day = (meaning.start is not None and meaning.end is not None and not meaning.from_button
+                   and meaning.end - meaning.start < timedelta(days=1, hours=1))
+        on = meaning.start.date() if one_day and meaning.start is not None else None
         if on is None and facts.start is not None and (
-                _THAT_DAY.search(u.text) or answers.follows_up(u.text)):
-            on = facts.start.astimezone(talk.now.tzinfo).date()  # the day asked about before
+                _THAT_DAY.search(meaning.text) or answers.follows_up(meaning.text)):
+            on = facts.start.astimezone(turn.now.tzinfo).date()  # the day asked about before
         if on is not None:
-            self._hours_on_day(talk, office, on)
+            self._hours_on_day(turn, office, on)
             return
         if office is None:
-            talk.say("hours.ask_office", buttons=[
+            turn.say("hours.ask_office", buttons=[
                 Button(o.name.get(lang), f'/ask_opening_hours{{"office": "{o.id}"}}')
                 for o in cfg.offices])
             return
@@ -99,24 +116,24 @@ class InformationFlow(Flow):
             if ranges:
                 spans = ", ".join(f"{r.start:%H:%M}–{r.end:%H:%M}" for r in ranges)
                 lines.append(f"{t('weekday.' + weekday, lang)}: {spans}")
-        today = talk.now.astimezone(office.tz).date()
+        today = turn.now.astimezone(office.tz).date()
         notes = "".join(
             t("hours.closure", lang, start=f"{c.start:%d.%m.}", end=f"{c.last:%d.%m.%Y}",
               reason=c.reason.get(lang) if c.reason else "")
             for c in office.closures_from(today)[:2])
-        talk.say("hours.office", office=office.name.get(lang), address=office.address.one_line(),
+        turn.say("hours.office", office=office.name.get(lang), address=office.address.one_line(),
                  hours="\n".join(lines), closures=notes, phone=office.phone or "",
                  buttons=[] if task else [
-                     talk.button("menu.book", f'/book_appointment{{"office": "{office.id}"}}')])
+                     turn.button("menu.book", f'/book_appointment{{"office": "{office.id}"}}')])
 
-    def _hours_on_day(self, talk: Talk, office: Office | None, on: date) -> None:
+    def _hours_on_day(self, turn: Turn, office: Office | None, on: date) -> None:
         """Opening hours for one date ("Hat Riesa am 1. Januar offen?"), for one office or,
         without one, which offices are open that day ("Welches Bürgerbüro hat samstags auf?")."""
-        cfg, lang = talk.ctx.config, talk.lang
+        cfg, lang = turn.ctx.config, turn.lang
         day_text = day(on, lang)
         holiday = holiday_name(on)
-        start = datetime.combine(on, dtime(0, 0), tzinfo=talk.now.tzinfo)
-        talk.learn(start=start, end=start.replace(hour=23, minute=59, second=59))
+        start = datetime.combine(on, dtime(0, 0), tzinfo=turn.now.tzinfo)
+        turn.learn(start=start, end=start.replace(hour=23, minute=59, second=59))
         open_ = []
         for o in [office] if office else cfg.offices:
             closure = o.closed_on(on)
@@ -125,42 +142,42 @@ class InformationFlow(Flow):
                 open_.append((o, ", ".join(f"{r.start:%H:%M}–{r.end:%H:%M}" for r in ranges)))
             elif office is not None:
                 why = holiday or (closure.reason.get(lang) if closure and closure.reason else "")
-                talk.say("hours.closed_on_day", office=o.name.get(lang), day=day_text,
+                turn.say("hours.closed_on_day", office=o.name.get(lang), day=day_text,
                          reason=f" ({why})" if why else "")
         if office is not None:
             if open_:
-                talk.say("hours.on_day", office=office.name.get(lang), day=day_text,
+                turn.say("hours.on_day", office=office.name.get(lang), day=day_text,
                          hours=open_[0][1])
             return
         if not open_:
-            talk.say("hours.none_on_day", day=day_text, reason=f" ({holiday})" if holiday else "")
+            turn.say("hours.none_on_day", day=day_text, reason=f" ({holiday})" if holiday else "")
             return
         if len(open_) == 1:  # "then register my car there this Saturday"
-            talk.learn(office=open_[0][0].id)
-        talk.say("hours.offices_on_day", day=day_text,
+            turn.learn(office=open_[0][0].id)
+        turn.say("hours.offices_on_day", day=day_text,
                  listing="\n".join(f"• {o.name.get(lang)}: {h}" for o, h in open_))
 
     # -- where ----------------------------------------------------------------------------------
-    def _where_target(self, talk: Talk, u: Understanding) -> tuple[str | None, str | None]:
-        facts, task = talk.facts, talk.task
-        office = (u.office or (task.office if task else None) or facts.last_office
+    def _where_target(self, turn: Turn, meaning: Understanding) -> tuple[str | None, str | None]:
+        facts, task = turn.facts, turn.task
+        office = (meaning.office or (task.office if task else None) or facts.last_office
                   or facts.office)
-        service = (u.service or (task.service if task else None) or facts.service
+        service = (meaning.service or (task.service if task else None) or facts.service
                    or facts.last_service)
         return office, service
 
-    def _where(self, talk: Talk, u: Understanding) -> None:
+    def _where(self, turn: Turn, meaning: Understanding) -> None:
         """Where an office is, or where a service can be had ("Und wo kann ich das machen?")."""
-        cfg, lang = talk.ctx.config, talk.lang
-        office_id, service_id = self._where_target(talk, u)
+        cfg, lang = turn.ctx.config, turn.lang
+        office_id, service_id = self._where_target(turn, meaning)
         office, service = cfg.office(office_id or ""), cfg.service(service_id or "")
         if office is None and service is not None:
-            talk.say("where.service", service=service.name.get(lang), listing="\n".join(
+            turn.say("where.service", service=service.name.get(lang), listing="\n".join(
                 f"• {o.name.get(lang)}, {o.address.one_line()}"
                 for o in cfg.offices_for(service.id)))
             return
         if office is not None:
-            talk.say("where.office", office=office.name.get(lang),
+            turn.say("where.office", office=office.name.get(lang),
                      address=office.address.one_line(), phone=office.phone or "")
 
 

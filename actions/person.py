@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assistant.plugin import Flow, Talk, Understanding, blocks, escalate, hookimpl, t
+from assistant.plugin import Flow, Turn, Understanding, blocks, escalate, hookimpl, t
 
 
 class PersonFlow(Flow):
@@ -14,17 +14,17 @@ class PersonFlow(Flow):
     side = True
     reask = False
 
-    async def respond(self, talk: Talk, u: Understanding) -> None:
-        ctx, task = talk.ctx, talk.task
-        office = ctx.config.office(u.office or (task.office if task else None) or "")
+    async def respond(self, turn: Turn, meaning: Understanding) -> None:
+        ctx, task = turn.ctx, turn.task
+        office = ctx.config.office(meaning.office or (task.office if task else None) or "")
         await escalate.request_staff(
-            ctx, talk.origin(), kind="human", office_id=office.id if office else None,
+            ctx, turn.origin(), kind="human", office_id=office.id if office else None,
             service_id=task.service if task else None,
-            notice=t("staff.human_request", "de", channel=talk.msg.channel),
+            notice=t("staff.human_request", "de", channel=turn.msg.channel),
         )
-        talk.say("human", listing=blocks.phone_listing(talk, office), buttons=[
-            talk.button("menu.video", "/request_video_call"),
-            *([talk.button("button.continue", "/back")] if task else []),
+        turn.say("human", listing=blocks.phone_listing(turn, office), buttons=[
+            turn.button("menu.video", "/request_video_call"),
+            *([turn.button("button.continue", "/back")] if task else []),
         ])
 
 

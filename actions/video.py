@@ -14,7 +14,7 @@ from assistant.plugin import (
     Office,
     PersonTask,
     SlotTask,
-    Talk,
+    Turn,
     Understanding,
     advance,
     answers,
@@ -38,65 +38,66 @@ class VideoFlow(Flow):
     intents = frozenset({"request_video_call"})
     state_model = VideoTask
 
-    async def answer(self, talk: Talk, u: Understanding) -> bool:
-        if u.command == "video_now" or (
-                answers.yes_no(u.text) is True and not u.has_time and not u.from_button):
-            await self._now(talk)  # "Ja, bitte": the first of the two offers (an appointment
+    async def answer(self, turn: Turn, meaning: Understanding) -> bool:
+        if meaning.command == "video_now" or (
+                answers.yes_no(meaning.text) is True and not meaning.has_time
+                and not meaning.from_button):
+            await self._now(turn)  # "Ja, bitte": the first of the two offers (an appointment
             return True            # when no office is open now)
-        if not u.from_button and (_IN_PERSON.search(u.text) or u.office):
+        if not meaning.from_button and (_IN_PERSON.search(meaning.text) or meaning.office):
             # "ich komme lieber persönlich vorbei, in Riesa": the same wish, in person
-            blocks.switch(talk, "book", step=None, mode="in_person")
-            blocks.absorb(talk, u)
-            await advance(talk)
+            blocks.switch(turn, "book", step=None, mode="in_person")
+            blocks.absorb(turn, meaning)
+            await advance(turn)
             return True
-        if u.command == "video_appointment" or u.has_time or u.service:
-            blocks.switch(talk, "book", step=None, mode="video")
-            blocks.absorb(talk, u)
-            await advance(talk)
+        if meaning.command == "video_appointment" or meaning.has_time or meaning.service:
+            blocks.switch(turn, "book", step=None, mode="video")
+            blocks.absorb(turn, meaning)
+            await advance(turn)
             return True
         return False
 
-    async def step(self, talk: Talk, u: Understanding) -> None:
-        if await self.answer(talk, u):
+    async def step(self, turn: Turn, meaning: Understanding) -> None:
+        if await self.answer(turn, meaning):
             return
-        talk.say("reask.video_choice", buttons=_choices(talk))
+        turn.say("reask.video_choice", buttons=_choices(turn))
 
-    async def advance(self, talk: Talk) -> None:
-        task = talk.task_as(VideoTask)
-        service = talk.ctx.config.service(task.service or "")
+    async def advance(self, turn: Turn) -> None:
+        task = turn.task_as(VideoTask)
+        service = turn.ctx.config.service(task.service or "")
         if service is not None and not service.video:
             # "Geht die Meldebescheinigung auch per Video?": no; offer it in person.
-            talk.say("video.not_for_service", service=service.name.get(talk.lang))
-            blocks.switch(talk, "book", step=None, mode="in_person")
-            await advance(talk)
+            turn.say("video.not_for_service", service=service.name.get(turn.lang))
+            blocks.switch(turn, "book", step=None, mode="in_person")
+            await advance(turn)
             return
         task.step = "video_choice"
-        talk.say("video.choose", buttons=_choices(talk))
+        turn.say("video.choose", buttons=_choices(turn))
 
-    async def _now(self, talk: Talk) -> None:
-        task, ctx = talk.task_as(VideoTask), talk.ctx
+    async def _now(self, turn: Turn) -> None:
+        task, ctx = turn.task_as(VideoTask), turn.ctx
         office = ctx.config.office(task.office or "")
         open_offices = [o for o in ([office] if office else ctx.config.offices)
-                        if _open_now(o, talk.now)]
+                        if _open_now(o, turn.now)]
         if not open_offices:
-            blocks.switch(talk, "book", step=None, mode="video")
-            talk.say("video.closed_now")
-            await advance(talk)
+            blocks.switch(turn, "book", step=None, mode="video")
+            turn.say("video.closed_now")
+            await advance(turn)
             return
-        meeting = await escalate.create_meeting(ctx, t("video.topic", talk.lang), None)
+        meeting = await escalate.create_meeting(ctx, t("video.topic", turn.lang), None)
         await escalate.request_staff(
-            ctx, talk.origin(), kind="video", office_id=office.id if office else None,
+            ctx, turn.origin(), kind="video", office_id=office.id if office else None,
             service_id=task.service, meeting=meeting,
             notice=t("staff.video_request", "de", url=meeting.staff_url,
-                     channel=talk.msg.channel),
+                     channel=turn.msg.channel),
         )
-        talk.state.task = None
-        talk.say("video.now", url=meeting.citizen_url, data={"url": meeting.citizen_url})
+        turn.state.task = None
+        turn.say("video.now", url=meeting.citizen_url, data={"url": meeting.citizen_url})
 
 
-def _choices(talk: Talk) -> list[Button]:
-    return [talk.button("video.button_now", "/video_now"),
-            talk.button("video.button_appointment", "/video_appointment")]
+def _choices(turn: Turn) -> list[Button]:
+    return [turn.button("video.button_now", "/video_now"),
+            turn.button("video.button_appointment", "/video_appointment")]
 
 
 def _open_now(office: Office, now: datetime) -> bool:

@@ -123,7 +123,6 @@ def cmd_shell(args: argparse.Namespace) -> int:
     async def run() -> None:
         ctx = await build_context(config)
         await start(ctx)
-        assert ctx.dialogue is not None
         sender = f"shell-{secrets.token_hex(4)}"
         buttons: list = []
         print("Amtsbote – schreiben Sie Ihre Nachricht (Ctrl+D beendet).")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from assistant.config import Config
-from assistant.plugins import validate_settings
+from assistant.plugins import settings_of
 from assistant.storage.models import Delivery, PluginState
 
 if TYPE_CHECKING:
@@ -80,15 +80,39 @@ async def await_first(result: Any) -> Any:
 
 @dataclass
 class Context:
+    """Complete when constructed: the NLU client, the dialogue (with the flows the plugins
+    register) and the outbox (with the core's handlers) are built here, not filled in later;
+    `assistant.app.start` starts what runs in the background."""
+
     config: Config
     pm: pluggy.PluginManager
     engine: AsyncEngine
     db: async_sessionmaker
     clock: Callable[[], datetime] = utcnow
-    nlu: NLU | None = None
-    dialogue: Dialogue | None = None
-    outbox: Outbox | None = None
+    nlu_url: InitVar[str | None] = None
+    nlu: NLU = field(init=False)
+    dialogue: Dialogue = field(init=False)
+    outbox: Outbox = field(init=False)
     _settings: dict[str, BaseModel | None] = field(default_factory=dict)
+
+    def __post_init__(self, nlu_url: str | None) -> None:
+        # Imported here: these modules take the context as their argument.
+        from assistant.dialogue.engine import Dialogue
+        from assistant.nlu.client import RasaClient
+        from assistant.nlu.parse import NLU
+        from assistant.outbox import Outbox
+        from assistant.outbox_handlers import register_core_handlers
+
+        self.clock = self.clock or utcnow  # None: the system clock
+        n = self.config.nlu
+        client = RasaClient(nlu_url or n.url, timeout_seconds=n.timeout_seconds,
+                            retries=n.retries, breaker_failures=n.breaker_failures,
+                            breaker_seconds=n.breaker_seconds)
+        self.nlu = NLU(self.config, client)
+        self.dialogue = Dialogue(self, [f for flows in self.pm.hook.register_flows()
+                                        for f in flows])
+        self.outbox = Outbox(self)
+        register_core_handlers(self.outbox)
 
     @property
     def hook(self) -> Any:
@@ -100,7 +124,7 @@ class Context:
     def settings(self, name: str) -> Any:
         """The validated settings model of plugin `name` (None if it declares none)."""
         if name not in self._settings:
-            self._settings[name] = validate_settings(self.pm, self.config, name)
+            self._settings[name] = settings_of(self.pm, self.config, name)
         return self._settings[name]
 
     def enabled(self, name: str) -> bool:
@@ -178,8 +202,9 @@ async def command_context(
     config: Config, *, migrate: bool = False, clock: Callable[[], datetime] | None = None
 ) -> AsyncIterator[Context]:
     """The context of a one-off command (stats, retention, checks, previews): config, plugins,
-    database and clock, without NLU, dialogue, outbox or plugin start-up. The database is
-    connected only if the command uses it (and migrated first with `migrate=True`)."""
+    database and clock; NLU, dialogue and outbox are there but not started, nor are the
+    plugins. The database is connected only if the command uses it (and migrated first with
+    `migrate=True`)."""
     from assistant.plugins import create_manager
     from assistant.storage import db
 
@@ -187,10 +212,9 @@ async def command_context(
         await db.upgrade(config.storage.url)
     engine = db.create_engine(config.storage.url, echo=config.storage.echo)
     ctx = Context(config=config, pm=create_manager(config), engine=engine,
-                  db=db.sessionmaker(engine))
-    if clock is not None:
-        ctx.clock = clock
+                  db=db.sessionmaker(engine), clock=clock)  # type: ignore[arg-type]
     try:
         yield ctx
     finally:
+        await ctx.nlu.close()
         await engine.dispose()

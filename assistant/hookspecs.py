@@ -23,28 +23,18 @@ import pluggy
 
 if TYPE_CHECKING:
     from aiohttp import web
-    from pydantic import BaseModel
 
     from assistant.config import Office
     from assistant.context import Context
     from assistant.dialogue.flow import Flow
     from assistant.messages import Reply
-    from assistant.views import AppointmentView, BusyInterval, Meeting
+    from assistant.values import AppointmentView, BusyInterval, Meeting
 
 hookspec = pluggy.HookspecMarker("amtsbote")
 hookimpl = pluggy.HookimplMarker("amtsbote")
 
 
 # -- every plugin ----------------------------------------------------------------------------
-
-
-@hookspec
-def plugin_settings(name: str) -> type[BaseModel] | None:
-    """Return the pydantic model of this plugin's config section, if `name` is this plugin.
-
-    config.yml holds the section under `channels.<name>` or `plugins.<name>`; the core validates
-    it at start-up and reports errors with file and line. Models should forbid unknown keys.
-    """
 
 
 @hookspec
@@ -171,6 +161,16 @@ def notify(
 
     Called from the outbox worker, so it may be slow and may raise to be retried. Every enabled
     notifier is called; each decides whether the appointment has a contact it serves.
+    """
+
+
+@hookspec(firstresult=True)
+def appointment_link(ctx: Context, appointment: AppointmentView) -> Awaitable[str | None] | None:
+    """The citizen's personal link to this appointment (a page to see, move or cancel it).
+
+    A notifier puts it into its message when one answers (the `termin` page plugin does while
+    it is enabled); None when no such page is on or the appointment is not booked any more.
+    The link carries its own proof, so only the citizen may be given it.
     """
 
 

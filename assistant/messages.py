@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from assistant.dialogue.understanding import Understanding
 
 
 @dataclass(frozen=True)
@@ -25,8 +29,46 @@ class Incoming:
 
 @dataclass(frozen=True)
 class Button:
+    """One option offered with a reply: `title` as shown, `payload` as the dialogue reads it
+    (Rasa-style: `/choose{"slot": 2}`).
+
+    A channel that cannot send the payload back as it is (numbered options, speech) reads the
+    button's meaning from `intent`, `command`, `args` and `choice`, never from the string:
+    the payload is parsed once, lazily, by the dialogue's own parser.
+    """
+
     title: str
     payload: str
+
+    @cached_property
+    def _meaning(self) -> Understanding | None:
+        # Imported here: the dialogue imports this module.
+        from assistant.dialogue.understanding import BadPayload, parse_payload
+
+        try:
+            return parse_payload(self.payload)
+        except BadPayload:
+            return None
+
+    @property
+    def intent(self) -> str | None:
+        """The intent the button stands for (`book_appointment`; `/start` is `greet`)."""
+        return self._meaning.intent if self._meaning else None
+
+    @property
+    def command(self) -> str | None:
+        """The payload-only action (`choose`, `change`, `skip`, `set_language` …)."""
+        return self._meaning.command if self._meaning else None
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The payload's arguments (`{"slot": 2}`); empty when it has none."""
+        return dict(self._meaning.args) if self._meaning else {}
+
+    @property
+    def choice(self) -> int | None:
+        """The number of the offered slot a `/choose{"slot": n}` button picks."""
+        return self._meaning.choice if self._meaning else None
 
 
 @dataclass(frozen=True)

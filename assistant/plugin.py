@@ -12,16 +12,24 @@ a reason to reach past it.
 
 What is here
 ------------
-Hooks
+Hooks and plugin objects
     `hookimpl` marks a plugin's hook implementations; the hooks themselves are specified in
-    assistant/hookspecs.py (docs/plugin-hooks.md describes them).
+    assistant/hookspecs.py (docs/plugin-hooks.md describes them). A plugin with settings or
+    running state is a `Plugin` subclass (entry point `"package.module:ClassName"`): one
+    object per application, its validated config section on `self.settings` (the class
+    declares `settings_model`), its clients and tasks on `self`. Hooks are its methods.
 The context
     `Context` is handed to every hook: configuration, database sessions, the plugin manager,
     `ctx.now()`, plugin settings and state. A command-line entry point gets one from
     `async with command_context(config) as ctx:`.
 Messages
     `Incoming` is what a channel hands to the dialogue; `Reply` (with `Button`\\s) is what
-    comes back for the channel to render.
+    comes back for the channel to render; a `Button`'s meaning is typed (`intent`, `command`,
+    `args`, `choice`). Text-only channels share a kit: `NumberedOptions`, `offered_buttons`,
+    `listed_in_text`, `TextVariants` (a channel's own wording: SMS length, speech), `flat`,
+    `reference_of`, `display_reference` and the SMS length (`gsm_safe`, `is_gsm7`,
+    `segments`, `fitting`); channels over Twilio `signed_form`, `twiml_response`, `e164`,
+    `is_mobile`, `national`, `number_key`, `opted_out`, `set_opt_out`, `converse`.
 Configuration
     `Config`, `Office`, `Service` (read-only models of config.yml), `ConfigError` to reject a
     bad plugin section, `load_config` for command-line entry points, `require_env` for
@@ -36,10 +44,10 @@ Booking services
     `validation` checks a start the way the booking services do (`validate_start`);
     `book.book_now` raises `InvalidStart` (`code`, `message`) for a start that cannot be
     booked, and a `StaffOverride` (with a reason) lets staff book outside opening hours.
-    `references` reads and formats reference codes; `to_view` turns a stored appointment into
-    an `AppointmentView`.
+    `references` reads and formats reference codes; `appointments.by_id` reads one
+    appointment as an `AppointmentView` (`to_view` turns a stored one into it).
 Conversation flows
-    `Flow` (subclass it; register with the `register_flows` hook), `Talk` (one turn: `say`,
+    `Flow` (subclass it; register with the `register_flows` hook), `Turn` (one turn: `say`,
     `button`, `task`, `task_as`, `facts`, `learn`), the typed state: each flow's own model
     (`Flow.state_model`) built from the base `Task` and the parts `SlotTask` (choosing a
     slot), `PersonTask` (name, contact), `LookupTask` (finding an appointment), with
@@ -59,8 +67,12 @@ HTTP and calendars
     (depth-limited, lone surrogates refused; anything bad raises `BadJSON`); `RateLimiter`
     for per-sender limits; `client_gate` (the client's address behind trusted proxies,
     kiosk terminals, per-client and global limits; a `Client`) and `too_many_requests`
-    (429 with Retry-After); the iCalendar builders `appointment_event`, `calendar_of`,
-    `event_uid` and `is_own_uid`.
+    (429 with Retry-After); the iCalendar builders of the booking domain
+    (assistant/booking/icalendar.py) `appointment_event`, `calendar_of`, `event_uid` and
+    `is_own_uid`; `busy_cache`, the library calendar backends share: busy times expanded from
+    iCalendar (`busy_of`, `merge_calendars`), cached per source (`BusyCache`, `refresh_loop`,
+    `busy_from`), read-only `.ics` feeds (`FeedCfg`, `feed_cache`), clashes with bookings
+    reported to staff (`report_conflicts`), `office_options` and `redact`.
 
 Testing a plugin
 ----------------
@@ -69,22 +81,23 @@ Amtsbote: the fixture `amtsbote` is the real application (throwaway database, mo
 `amtsbote.clock`, `say`, `http()`, `run_outbox_now()`) with the plugins your fixture
 `amtsbote_plugins` returns; `scripted_rasa.script` says what Rasa's stand-in answers to which
 text. Real peers (SMTP, CalDAV, PostgreSQL, Synapse, Chromium, Rasa) are opt-in:
-`pytest_plugins = ["assistant.testing.peers.smtp"]`. Example: tests/test_test_kit.py.
+`pytest_plugins = ["assistant.testing.peers.smtp"]`. Example: tests/test_test_kit.py. The
+application's object of a plugin is `amtsbote.ctx.pm.get_plugin("<name>")`.
 
-For now, not yet behind a service
----------------------------------
-A few built-in plugins still reach into the core beyond the services above: `Appointment`
-(the stored model, read by the appointment page and the calendar cache) and the retention
-policy behind `amtsbote retention` (`Policy`, `Report`, `purge`). They are exported so the
-import rule holds; third-party plugins should not rely on them, they are meant to move
-behind services.
+Retention
+---------
+`Policy`, `Report` and `purge`: the retention service the `retention` plugin runs on a timer
+and behind `amtsbote retention`. No plugin sees the stored models; appointments reach plugins
+as `AppointmentView`s only.
 """
 
 from __future__ import annotations
 
 from assistant.booking import (
+    appointments,
     availability,
     book,
+    busy_cache,
     cancel,
     check,
     escalate,
@@ -94,6 +107,7 @@ from assistant.booking import (
 )
 from assistant.booking.appointments import to_view
 from assistant.booking.book import Citizen, Origin
+from assistant.booking.icalendar import appointment_event, calendar_of, event_uid, is_own_uid
 from assistant.booking.slots import holiday_name
 from assistant.booking.validation import InvalidStart, StaffOverride
 from assistant.config import (
@@ -108,8 +122,8 @@ from assistant.config import (
 from assistant.context import Context, command_context
 from assistant.dialogue import answers, blocks, steps
 from assistant.dialogue.flow import Flow, advance
-from assistant.dialogue.talk import Talk
 from assistant.dialogue.tasks import Contact, LookupTask, PersonTask, SlotRef, SlotTask, Task
+from assistant.dialogue.turn import Turn
 from assistant.dialogue.understanding import Understanding
 from assistant.hookspecs import hookimpl
 from assistant.http.common import (
@@ -121,19 +135,41 @@ from assistant.http.common import (
     read_json,
     too_many_requests,
 )
-from assistant.http.ics_feed import appointment_event, calendar_of, event_uid, is_own_uid
 from assistant.i18n import BABEL_LOCALE, LANGUAGES, catalog, clock, day, has, t, when
 from assistant.messages import Button, Incoming, Reply
 from assistant.nlu.spoken import normalize_spoken
+from assistant.plugins import Plugin
 from assistant.ratelimit import RateLimiter
 from assistant.retention import Policy, Report, purge
-from assistant.storage.models import Appointment
-from assistant.views import AppointmentView, BusyInterval, CalendarUnavailable, Meeting
+from assistant.text_channels import (
+    NumberedOptions,
+    TextVariants,
+    display_reference,
+    fitting,
+    flat,
+    gsm_safe,
+    is_gsm7,
+    listed_in_text,
+    offered_buttons,
+    reference_of,
+    segments,
+)
+from assistant.twilio_channels import (
+    converse,
+    e164,
+    is_mobile,
+    national,
+    number_key,
+    opted_out,
+    set_opt_out,
+    signed_form,
+    twiml_response,
+)
+from assistant.values import AppointmentView, BusyInterval, CalendarUnavailable, Meeting
 
 __all__ = [
     "BABEL_LOCALE",
     "LANGUAGES",
-    "Appointment",
     "AppointmentView",
     "BadJSON",
     "BusyInterval",
@@ -151,9 +187,11 @@ __all__ = [
     "InvalidStart",
     "LookupTask",
     "Meeting",
+    "NumberedOptions",
     "Office",
     "Origin",
     "PersonTask",
+    "Plugin",
     "Policy",
     "RateLimiter",
     "Reply",
@@ -162,15 +200,18 @@ __all__ = [
     "SlotRef",
     "SlotTask",
     "StaffOverride",
-    "Talk",
     "Task",
+    "TextVariants",
+    "Turn",
     "Understanding",
     "advance",
     "answers",
     "appointment_event",
+    "appointments",
     "availability",
     "blocks",
     "book",
+    "busy_cache",
     "calendar_of",
     "cancel",
     "catalog",
@@ -178,26 +219,44 @@ __all__ = [
     "client_gate",
     "clock",
     "command_context",
+    "converse",
     "day",
+    "display_reference",
+    "e164",
     "escalate",
     "event_uid",
+    "fitting",
+    "flat",
+    "gsm_safe",
     "has",
     "holiday_name",
     "hookimpl",
+    "is_gsm7",
+    "is_mobile",
     "is_own_uid",
     "json_error",
+    "listed_in_text",
     "load_config",
     "loads_json",
+    "national",
     "normalize_spoken",
+    "number_key",
+    "offered_buttons",
+    "opted_out",
     "purge",
     "read_json",
+    "reference_of",
     "references",
     "require_env",
     "reschedule",
+    "segments",
+    "set_opt_out",
+    "signed_form",
     "steps",
     "t",
     "to_view",
     "too_many_requests",
+    "twiml_response",
     "validation",
     "when",
 ]

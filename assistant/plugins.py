@@ -1,5 +1,10 @@
 """The plugin manager: discovers plugins through the `amtsbote` entry-point group.
 
+An entry point names a module (hooks as functions) or a `Plugin` subclass
+(`"amtsbote_whatsapp:WhatsApp"`): the manager creates one object of the class per application
+with its validated settings, so a plugin keeps its state on `self`. Either kind declares the
+model of its config section as `settings_model`.
+
 Built-in plugins are listed in Amtsbote's own pyproject.toml exactly like a third-party package
 would list its own, so there is one way in. Only plugins that config.yml enables are registered,
 and only their message catalogs are merged into the texts; `amtsbote plugins` shows the rest
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, ClassVar
 
 import pluggy
 from pydantic import BaseModel, ValidationError
@@ -34,6 +39,21 @@ GROUP = "amtsbote"
 TRACE_ENV = "AMTSBOTE_TRACE_HOOKS"
 
 log = logging.getLogger(__name__)
+
+
+class Plugin:
+    """Base of a plugin object: one instance per application, its settings on `self.settings`.
+
+    Subclass it, set `settings_model` (a pydantic model of the config section; None if the
+    plugin has no settings), implement hooks as methods marked `@hookimpl`, and keep running
+    state (clients, tasks, caches) on `self`. `name` is the entry-point name it runs under.
+    """
+
+    settings_model: ClassVar[type[BaseModel] | None] = None
+
+    def __init__(self, name: str, settings: Any) -> None:
+        self.name = name
+        self.settings = settings
 
 
 @dataclass(frozen=True)
@@ -121,8 +141,9 @@ def create_manager(config: Config, extra: list[Any] | None = None) -> pluggy.Plu
             f"(installed: {', '.join(sorted(installed))})"
         )
     for name in sorted(enabled):
-        module = _load(installed[name])
-        pm.register(module, name=name)
+        loaded = _load(installed[name])
+        settings = validated_settings(loaded, config, name)
+        pm.register(loaded(name, settings) if isinstance(loaded, type) else loaded, name=name)
     for obj in extra or []:
         pm.register(obj)
     pm.check_pending()
@@ -131,7 +152,7 @@ def create_manager(config: Config, extra: list[Any] | None = None) -> pluggy.Plu
     except CatalogError as exc:
         raise ConfigError(f"message catalogs of the enabled plugins: {exc}") from None
     for name in sorted(enabled):
-        validate_settings(pm, config, name)
+        settings_of(pm, config, name)
     return pm
 
 
@@ -144,29 +165,51 @@ def installed_catalog_files() -> list[Path]:
     """The message catalogs of every installed plugin, enabled or not (for checks and tests)."""
     pm = new_manager()
     for plugin in installed_plugins():
-        pm.register(_load(plugin), name=plugin.name)
+        loaded = _load(plugin)
+        if isinstance(loaded, type):  # unconfigured: only its catalogs are asked for
+            model = loaded.settings_model
+            loaded = loaded(plugin.name, model.model_construct() if model else None)
+        pm.register(loaded, name=plugin.name)
     return catalog_files(pm)
 
 
-def _load(plugin: InstalledPlugin) -> ModuleType:
-    return importlib.import_module(plugin.module)
+def _load(plugin: InstalledPlugin) -> ModuleType | type[Plugin]:
+    """The module, or the `Plugin` subclass, an entry point names."""
+    module, _, attr = plugin.module.partition(":")
+    loaded = importlib.import_module(module)
+    if not attr:
+        return loaded
+    cls = getattr(loaded, attr)
+    if not (isinstance(cls, type) and issubclass(cls, Plugin)):
+        raise ConfigError(f"plugin {plugin.name}: {plugin.module} is not a Plugin subclass")
+    return cls
 
 
-def validate_settings(pm: pluggy.PluginManager, config: Config, name: str) -> BaseModel | None:
-    """Check the plugin's config section against the model it declares (if any)."""
-    model = pm.hook.plugin_settings(name=name)
-    model = next((m for m in model if m is not None), None)
+def settings_of(pm: pluggy.PluginManager, config: Config, name: str) -> Any:
+    """The validated settings of the registered plugin `name` (None if it declares none)."""
+    plugin = pm.get_plugin(name)
+    if isinstance(plugin, Plugin):
+        return plugin.settings
+    return validated_settings(plugin, config, name) if plugin is not None else None
+
+
+def validated_settings(plugin: Any, config: Config, name: str) -> BaseModel | None:
+    """The plugin's config section checked against the `settings_model` the plugin (a module,
+    a `Plugin` class or object) declares; None if it declares none. A section that does not
+    match raises ConfigError with file, line and key."""
+    model = getattr(plugin, "settings_model", None)
     if model is None:
         return None
     section = "channels" if name in config.channels else "plugins"
     try:
-        return model.model_validate(config.plugin_settings(name))
+        settings = model.model_validate(config.plugin_settings(name))
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in (section, name, *err["loc"]))
         line = _line_of(config, section, name)
         where = f"{config.path}:{line}" if line else str(config.path)
         raise ConfigError(f"{where}: {key}: {err['msg']}") from None
+    return settings
 
 
 def _line_of(config: Config, section: str, name: str) -> int | None:

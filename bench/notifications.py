@@ -31,7 +31,6 @@ from assistant.retention import Policy, purge
 from assistant.storage.models import Appointment
 from assistant.testing import Harness
 from assistant.testing.peers.smtp import SMTPPeer
-from plugins.appointment_page import personal_link
 from plugins.notify_email import build_message
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +68,8 @@ async def main(args: argparse.Namespace) -> None:
                            nlu_url="http://127.0.0.1:9") as h:
             booked = await book_many(h, args.mails)
             s = h.ctx.settings("email")
-            link = await personal_link(h.ctx, booked[0])
+            link = await h.ctx.call_first("appointment_link", ctx=h.ctx,
+                                          appointment=booked[0])
             t0 = time.perf_counter()
             for _ in range(200):
                 msg = build_message(h.ctx, s, "booked", booked[0], link)

@@ -40,7 +40,6 @@ from assistant.booking.availability import offer
 from assistant.booking.book import Citizen, Origin, book_now
 from assistant.testing import BERLIN, Harness
 from assistant.testing.peers.radicale import CALDAV_USER, Radicale, caldav_options, office_calendar
-from plugins.calendar_caldav import office_runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -117,7 +116,7 @@ async def measure(server: Radicale, url: str, runs: int) -> dict[str, float | in
             t0 = time.perf_counter()
             await offer(h.ctx, "personalausweis", "meissen", None, None)
             warm.append(time.perf_counter() - t0)
-        rt = office_runtime(h.ctx, office)
+        rt = h.ctx.pm.get_plugin("caldav").office_runtime(h.ctx, office)
         conn = rt.connection
         cache = rt.caches[0]
         # A booking is written back (as the outbox does), then the cache time runs out: the

@@ -22,8 +22,8 @@ import os
 import re
 import time
 from collections import deque
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +53,15 @@ from nio import (
 from nio.crypto import ENCRYPTION_ENABLED
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.plugin import Incoming, Reply, hookimpl, t
+from assistant.plugin import (
+    Incoming,
+    NumberedOptions,
+    Plugin,
+    Reply,
+    hookimpl,
+    listed_in_text,
+    t,
+)
 
 if TYPE_CHECKING:
     from assistant.plugin import Context, Office
@@ -66,7 +74,6 @@ TIMELINE_LIMIT = 50
 GAP_PAGES = 10
 SEND_ATTEMPTS = 3
 NOTICE_COALESCE_SECONDS = 0.2
-_NUMBER = re.compile(r"^\s*(?:nr\.?|nummer|number|option|no\.?)?\s*(\d{1,2})\s*[.)]?\s*$", re.I)
 _URL = re.compile(r"https?://[^\s<>\"']+[^\s<>\"'.,;:!?)]")
 
 
@@ -112,32 +119,16 @@ class LoginFailed(Exception):
 
 
 @dataclass
-class Options:
-    """The numbered options last offered in a room (number n = `payloads[n - 1]`)."""
+class RoomOptions(NumberedOptions):
+    """The numbered options last offered in a room (the citizen answers with a number or an
+    option's title), the room's language, and whether the how-to-answer hint was shown."""
 
-    payloads: list[str] = field(default_factory=list)
-    titles: list[str] = field(default_factory=list)
     lang: str = "de"
     hinted: bool = False
-
-    def resolve(self, text: str) -> str:
-        """The payload the citizen means by a number or an option's exact title, else text."""
-        m = _NUMBER.match(text)
-        if m and 1 <= int(m.group(1)) <= len(self.payloads):
-            return self.payloads[int(m.group(1)) - 1]
-        words = _fold(text)
-        for title, payload in zip(self.titles, self.payloads, strict=True):
-            if words and _fold(title) == words:
-                return payload
-        return text
 
     def as_state(self) -> dict[str, Any]:
         return {"payloads": self.payloads, "titles": self.titles, "lang": self.lang,
                 "hinted": self.hinted}
-
-
-def _fold(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s:.-]", " ", text.casefold()).split()).strip(" .")
 
 
 def to_html(text: str) -> str:
@@ -147,31 +138,25 @@ def to_html(text: str) -> str:
     return linked.replace("\n", "<br>")
 
 
-def render(reply: Reply, first: int, hint: str | None = None) -> tuple[dict[str, Any], list[Any]]:
-    """One reply as `m.room.message` content; its buttons numbered from `first`.
+def render(reply: Reply, options: NumberedOptions, hint: str | None = None) -> dict[str, Any]:
+    """One reply as `m.room.message` content, its buttons numbered after `options` (and added).
 
     A slot offer already lists its slots as "1. …" in the text: those buttons keep their
     numbers and only the rest ("Andere Zeit") is appended.
     """
-    buttons = list(reply.buttons)
-    listed = 0
-    if first == 1 and "listing" in reply.params:
-        while listed < len(buttons) and buttons[listed].payload == (
-                f'/choose{{"slot": {listed + 1}}}'):
-            listed += 1
-    extra = buttons[listed:]
-    start = first + listed
+    first = len(options.payloads) + 1
+    numbered = options.add(reply.buttons)
+    extra = numbered[listed_in_text(reply) if first == 1 else 0:]
     body, formatted = reply.text, to_html(reply.text)
     if extra:
-        body += "\n\n" + "\n".join(f"{start + i} – {b.title}" for i, b in enumerate(extra))
-        formatted += f'<ol start="{start}">' + "".join(
-            f"<li>{html.escape(b.title)}</li>" for b in extra) + "</ol>"
-    if hint and buttons:
+        body += "\n\n" + "\n".join(f"{n} – {b.title}" for n, b in extra)
+        formatted += f'<ol start="{extra[0][0]}">' + "".join(
+            f"<li>{html.escape(b.title)}</li>" for _, b in extra) + "</ol>"
+    if hint and numbered:
         body += f"\n\n{hint}"
         formatted += f"<p><em>{html.escape(hint)}</em></p>"
-    content = {"msgtype": "m.text", "body": body, "format": "org.matrix.custom.html",
-               "formatted_body": formatted}
-    return content, buttons
+    return {"msgtype": "m.text", "body": body, "format": "org.matrix.custom.html",
+            "formatted_body": formatted}
 
 
 def _strip_reply_fallback(event: RoomMessageText | RoomMessageEmote) -> str:
@@ -233,7 +218,7 @@ class MatrixBot:
         self.stopping = False
         self.task: asyncio.Task[None] | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
-        self.options: dict[str, Options] = {}
+        self.options: dict[str, RoomOptions] = {}
         self.staff_ids: dict[str, str] = {}  # configured id or alias -> room id
         self.pending_notices: dict[tuple[str, str, str], list[str]] = {}
         self.invites = _Window(settings.invites_per_hour, 3600)
@@ -538,10 +523,10 @@ class MatrixBot:
         await self.ctx.set_state(NAME, _options_key(room_id), {})
 
     # -- conversation -------------------------------------------------------------------------
-    async def _options(self, room_id: str) -> Options:
+    async def _options(self, room_id: str) -> RoomOptions:
         if room_id not in self.options:
             saved = await self.ctx.get_state(NAME, _options_key(room_id)) or {}
-            self.options[room_id] = Options(
+            self.options[room_id] = RoomOptions(
                 payloads=list(saved.get("payloads", [])), titles=list(saved.get("titles", [])),
                 lang=saved.get("lang", self.ctx.config.default_language),
                 hinted=bool(saved.get("hinted")))
@@ -549,7 +534,7 @@ class MatrixBot:
 
     async def _converse(self, room_id: str, text: str, *, sender: str | None,
                         event_id: str | None) -> None:
-        assert self.client is not None and self.ctx.dialogue is not None
+        assert self.client is not None
         client = self.client
         options = await self._options(room_id)
 
@@ -574,16 +559,13 @@ class MatrixBot:
         if not replies:
             return True
         options = await self._options(room_id)
-        new = Options(lang=replies[-1].language or options.lang, hinted=options.hinted)
+        new = RoomOptions(lang=replies[-1].language or options.lang, hinted=options.hinted)
         ok = True
         for reply in replies:
             hint = None
             if reply.buttons and not new.hinted:
                 hint, new.hinted = t("matrix.options_hint", reply.language), True
-            content, buttons = render(reply, len(new.payloads) + 1, hint)
-            new.payloads += [b.payload for b in buttons]
-            new.titles += [b.title for b in buttons]
-            ok = await self._send(room_id, content) and ok
+            ok = await self._send(room_id, render(reply, new, hint)) and ok
         self.options[room_id] = new
         await self.ctx.set_state(NAME, _options_key(room_id), new.as_state())
         return ok
@@ -670,50 +652,45 @@ async def _quietly(coro: Coroutine[Any, Any, Any]) -> None:
 
 # -- hooks ------------------------------------------------------------------------------------
 
-_BOTS: dict[int, MatrixBot] = {}
+class Matrix(Plugin):
+    """The Matrix channel of one running app: its bot, started with the app."""
 
+    settings_model = MatrixSettings
+    settings: MatrixSettings
 
-@hookimpl
-def plugin_settings(name: str) -> type[BaseModel] | None:
-    return MatrixSettings if name == NAME else None
+    def __init__(self, name: str, settings: MatrixSettings) -> None:
+        super().__init__(name, settings)
+        self.bot: MatrixBot | None = None
 
+    @hookimpl
+    def startup(self, ctx: Context) -> None:
+        if self.bot is not None:
+            return
+        self.bot = MatrixBot(ctx, self.settings)
+        self.bot.start()
 
-@hookimpl
-def startup(ctx: Context) -> None:
-    settings = ctx.settings(NAME)
-    if settings is None or id(ctx) in _BOTS:
-        return
-    bot = MatrixBot(ctx, settings)
-    _BOTS[id(ctx)] = bot
-    bot.start()
+    @hookimpl
+    def shutdown(self, ctx: Context) -> Awaitable[None] | None:
+        bot, self.bot = self.bot, None
+        return bot.stop() if bot else None
 
+    @hookimpl
+    def deliver(self, ctx: Context, channel: str, recipient: str,
+                replies: list[Reply]) -> Awaitable[bool] | None:
+        if channel != NAME:
+            return None
+        bot = self.bot
 
-@hookimpl
-def shutdown(ctx: Context) -> Coroutine[Any, Any, None] | None:
-    bot = _BOTS.pop(id(ctx), None)
-    return bot.stop() if bot else None
+        async def send() -> bool:
+            return await bot.deliver(recipient, replies) if bot else False
 
+        return send()
 
-@hookimpl
-def deliver(ctx: Context, channel: str, recipient: str,
-            replies: list[Reply]) -> Coroutine[Any, Any, bool] | None:
-    if channel != NAME:
-        return None
-    bot = _BOTS.get(id(ctx))
+    @hookimpl
+    def staff_notice(self, ctx: Context, office: Office, kind: str, text: str) -> None:
+        if self.bot is not None:
+            self.bot.staff_notice(office, kind, text)
 
-    async def send() -> bool:
-        return await bot.deliver(recipient, replies) if bot else False
-
-    return send()
-
-
-@hookimpl
-def staff_notice(ctx: Context, office: Office, kind: str, text: str) -> None:
-    bot = _BOTS.get(id(ctx))
-    if bot is not None:
-        bot.staff_notice(office, kind, text)
-
-
-@hookimpl
-def message_catalogs() -> list[Path]:
-    return sorted(Path(__file__).with_name("locales").glob("matrix.*.po"))
+    @hookimpl
+    def message_catalogs(self) -> list[Path]:
+        return sorted(Path(__file__).with_name("locales").glob("matrix.*.po"))

@@ -63,7 +63,6 @@ def register_routes(app: web.Application, ctx: Context) -> None:
         # The client's own claims about its address or terminal are replaced by what we saw.
         metadata = {k: v for k, v in metadata.items() if k not in ("client_ip", "terminal",
                                                                      "caller")}
-        assert ctx.dialogue is not None
         replies = await ctx.dialogue.handle(
             Incoming(channel=NAME, sender=sender, text=message,
                      metadata={**metadata, **client.metadata()}, language=language)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,18 +26,26 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from twilio.twiml.messaging_response import MessagingResponse
 
-from assistant.plugin import Button, Incoming, Reply, has, hookimpl, json_error, t
-from channels.twilio_common import (
-    chosen_option,
+from assistant.plugin import (
+    Button,
+    Incoming,
+    NumberedOptions,
+    Plugin,
+    Reply,
+    TextVariants,
     converse,
     e164,
     gsm_safe,
+    hookimpl,
+    json_error,
     number_key,
     offered_buttons,
     opted_out,
     segments,
     set_opt_out,
     signed_form,
+    t,
+    twiml_response,
 )
 
 if TYPE_CHECKING:
@@ -56,9 +65,11 @@ KEYWORDS = {
 }
 # The main menu: the first options to leave out when a reply is too long (it can always be
 # reached by writing what one wants).
-MENU_PAYLOADS = {"/book_appointment", "/reschedule_appointment", "/cancel_appointment",
-                 "/check_appointment", "/ask_service_info", "/ask_opening_hours",
-                 "/request_video_call"}
+MENU_INTENTS = {"book_appointment", "reschedule_appointment", "cancel_appointment",
+                "check_appointment", "ask_service_info", "ask_opening_hours",
+                "request_video_call"}
+# Questions the sender's number answers at once (see `converse`).
+NUMBER_ANSWERS = {"book.ask_contact"}
 KEYWORD_LANG = {"stopp": "de", "abmelden": "de", "abbestellen": "de", "hilfe": "de",
                 "unsubscribe": "en", "stopall": "en", "help": "en", "unstop": "en"}
 
@@ -78,40 +89,15 @@ class SmsSettings(BaseModel):
     help_phone: str | None = None
 
 
-@hookimpl
-def plugin_settings(name: str) -> type[BaseModel] | None:
-    return SmsSettings if name == NAME else None
-
-
-def _settings(ctx: Context) -> SmsSettings:
-    return ctx.settings(NAME) or SmsSettings()
-
-
 # -- rendering --------------------------------------------------------------------------------
 
 
-def _flat(value: Any) -> Any:
-    """A bulleted multi-line parameter (documents) as one comma-separated line."""
-    if isinstance(value, str) and "• " in value:
-        items = [line.strip().lstrip("•").strip() for line in value.splitlines()]
-        return ", ".join(i for i in items if i)
-    return value
-
-
-def _variants(reply: Reply) -> list[str]:
-    """The texts this reply can be sent as: `sms.<key>` (else the core text), then
-    `sms.<key>.short` when the catalog has one."""
-    params = {k: _flat(v) for k, v in reply.params.items()}
-    lang = reply.language
-    out = [t(f"sms.{reply.key}", lang, **params) if reply.key and has(f"sms.{reply.key}", lang)
-           else reply.text]
-    if reply.key and has(f"sms.{reply.key}.short", lang):
-        out.append(t(f"sms.{reply.key}.short", lang, **params))
-    return [gsm_safe(v).strip() for v in out]
+# The SMS wording of a reply: `sms.<key>` (else the core's text), then `sms.<key>.short`.
+SMS_TEXTS = TextVariants(NAME, shorter=(".short",), finish=lambda text: gsm_safe(text).strip())
 
 
 def _options_block(buttons: list[Button], lang: str) -> str:
-    lines = [f"{i}: {b.title}" for i, b in enumerate(buttons, 1)]
+    lines = [f"{i}: {b.title}" for i, b in NumberedOptions().add(buttons)]
     n = len(buttons)
     if n <= 3:
         nums = [str(i) for i in range(1, n + 1)]
@@ -129,11 +115,11 @@ def render(replies: list[Reply], max_segments: int = 3) -> tuple[list[str], list
         return [], []
     lang = replies[-1].language
     buttons = offered_buttons(replies)
-    variants = [_variants(r) for r in replies]
+    variants = [SMS_TEXTS.forms(r) for r in replies]
     texts = [v[0] for v in variants]
     # Never just one or two of many choices; the main menu may be left out altogether.
     counts = list(range(len(buttons), min(3, len(buttons)) - 1, -1))
-    if buttons and all(b.payload in MENU_PAYLOADS for b in buttons):
+    if buttons and all(b.intent in MENU_INTENTS and not b.args for b in buttons):
         counts.append(0)
     for level in range(2):
         if level:  # second try: the shortest form of every reply
@@ -191,10 +177,6 @@ def twiml(messages: list[str]) -> str:
     return str(response)
 
 
-def _xml(text: str) -> web.Response:
-    return web.Response(text=text, content_type="application/xml")
-
-
 # -- inbound ----------------------------------------------------------------------------------
 
 
@@ -207,42 +189,97 @@ def keyword(body: str) -> tuple[str, str | None] | None:
     return None
 
 
-def _help_phone(ctx: Context, s: SmsSettings) -> str:
-    return s.help_phone or next((o.phone for o in ctx.config.offices if o.phone), "")
+class Sms(Plugin):
+    """The SMS channel of one running app: its webhook, and SMS outside a request."""
 
+    settings_model = SmsSettings
+    settings: SmsSettings
 
-async def handle(ctx: Context, s: SmsSettings, form: Any) -> str:
-    """The TwiML answer to one signed inbound SMS."""
-    number = e164(form.get("From"), s.default_region)
-    if number is None:
-        log.info("SMS from a sender that is not a phone number ignored")
-        return twiml([])
-    key = f"options:{number_key(number)}"
-    state = await ctx.get_state(NAME, key) or {}
-    body = str(form.get("Body") or "")
-    kw = keyword(body)
-    if kw is not None:
-        kind, word_lang = kw
-        lang = word_lang or state.get("lang") or ctx.config.default_language
-        if kind == "stop":
-            await set_opt_out(ctx, number, True)
-            return twiml([gsm_safe(t("sms.stop.done", lang))])
-        if kind == "start":
-            await set_opt_out(ctx, number, False)
-            return twiml([gsm_safe(t("sms.start.done", lang))])
-        return twiml([gsm_safe(t("sms.keyword_help", lang, phone=_help_phone(ctx, s)))])
-    if await opted_out(ctx, number):
-        return twiml([])  # after STOP: silence until START, as carriers require
-    if not body.strip() and str(form.get("NumMedia") or "0") != "0":
-        lang = state.get("lang") or ctx.config.default_language
-        return twiml([gsm_safe(t("sms.media_only", lang))])
-    text = chosen_option(body, _current_options(ctx, state)) or body
-    replies = await converse(ctx, Incoming(
-        channel=NAME, sender=number, text=text, verified_contact=number,
-        metadata={"message_sid": form.get("MessageSid")}))
-    messages, listed = render(replies, s.max_segments)
-    await _remember(ctx, number, listed, replies[-1].language if replies else state.get("lang"))
-    return twiml(messages)
+    def _help_phone(self, ctx: Context) -> str:
+        return self.settings.help_phone or next(
+            (o.phone for o in ctx.config.offices if o.phone), "")
+
+    async def handle(self, ctx: Context, form: Any) -> str:
+        """The TwiML answer to one signed inbound SMS."""
+        s = self.settings
+        number = e164(form.get("From"), s.default_region)
+        if number is None:
+            log.info("SMS from a sender that is not a phone number ignored")
+            return twiml([])
+        key = f"options:{number_key(number)}"
+        state = await ctx.get_state(NAME, key) or {}
+        body = str(form.get("Body") or "")
+        kw = keyword(body)
+        if kw is not None:
+            kind, word_lang = kw
+            lang = word_lang or state.get("lang") or ctx.config.default_language
+            if kind == "stop":
+                await set_opt_out(ctx, number, True)
+                return twiml([gsm_safe(t("sms.stop.done", lang))])
+            if kind == "start":
+                await set_opt_out(ctx, number, False)
+                return twiml([gsm_safe(t("sms.start.done", lang))])
+            return twiml([gsm_safe(t("sms.keyword_help", lang, phone=self._help_phone(ctx)))])
+        if await opted_out(ctx, number):
+            return twiml([])  # after STOP: silence until START, as carriers require
+        if not body.strip() and str(form.get("NumMedia") or "0") != "0":
+            lang = state.get("lang") or ctx.config.default_language
+            return twiml([gsm_safe(t("sms.media_only", lang))])
+        text = _current_options(ctx, state).chosen(body) or body
+        replies = await converse(ctx, Incoming(
+            channel=NAME, sender=number, text=text, verified_contact=number,
+            metadata={"message_sid": form.get("MessageSid")}), NUMBER_ANSWERS)
+        messages, listed = render(replies, s.max_segments)
+        await _remember(ctx, number, listed,
+                        replies[-1].language if replies else state.get("lang"))
+        return twiml(messages)
+
+    @hookimpl
+    def register_routes(self, app: web.Application, ctx: Context) -> None:
+        async def webhook(request: web.Request) -> web.Response:
+            form = await signed_form(request, ctx, self.settings.auth_token_env)
+            if form is None:
+                return json_error(403, "missing or invalid X-Twilio-Signature")
+            sid = form.get("MessageSid") or form.get("SmsSid")
+            if not sid or len(str(sid)) > 64:
+                return json_error(400, "MessageSid missing or invalid")
+            if not await ctx.first_delivery(NAME, str(sid)):
+                stored = await ctx.delivery_response(NAME, str(sid))
+                return twiml_response(stored["twiml"] if stored else twiml([]))
+            answer = await self.handle(ctx, form)
+            await ctx.store_delivery_response(NAME, str(sid), {"twiml": answer})
+            return twiml_response(answer)
+
+        app.router.add_post(PATH, webhook)
+
+    # -- outbound -------------------------------------------------------------------------------
+
+    @hookimpl
+    def deliver(self, ctx: Context, channel: str, recipient: str,
+                replies: list[Reply]) -> Awaitable[bool] | None:
+        if channel != NAME:
+            return None
+        return self.send(ctx, recipient, replies)
+
+    async def send(self, ctx: Context, number: str, replies: list[Reply]) -> bool:
+        """Send replies as SMS through the configured gateway; False if opted out or no
+        gateway."""
+        if await opted_out(ctx, number):
+            log.info("SMS not sent: the recipient opted out (STOP)")
+            return False
+        messages, listed = render(replies, self.settings.max_segments)
+        for body in messages:
+            message_id = await ctx.call_first("send_sms", ctx=ctx, to=number, body=body)
+            if message_id is None:
+                log.warning("no SMS gateway plugin is enabled (plugins: twilio): SMS not sent")
+                return False
+        if listed:
+            await _remember(ctx, number, listed, replies[-1].language)
+        return True
+
+    @hookimpl
+    def message_catalogs(self) -> list[Path]:
+        return sorted(Path(__file__).with_name("locales").glob("sms.*.po"))
 
 
 async def _remember(ctx: Context, number: str, listed: list[Button], lang: str | None) -> None:
@@ -250,62 +287,10 @@ async def _remember(ctx: Context, number: str, listed: list[Button], lang: str |
         "options": [b.payload for b in listed], "lang": lang, "at": ctx.now().isoformat()})
 
 
-def _current_options(ctx: Context, state: dict[str, Any]) -> list[str]:
+def _current_options(ctx: Context, state: dict[str, Any]) -> NumberedOptions:
     """The numbered options of the last reply, unless the conversation has expired since."""
     at = state.get("at")
     idle = timedelta(hours=ctx.config.retention.conversation_idle_hours)
     if not at or ctx.now() - datetime.fromisoformat(at) > idle:
-        return []
-    return list(state.get("options", []))
-
-
-@hookimpl
-def register_routes(app: web.Application, ctx: Context) -> None:
-    s = _settings(ctx)
-
-    async def webhook(request: web.Request) -> web.Response:
-        form = await signed_form(request, ctx, s.auth_token_env)
-        if form is None:
-            return json_error(403, "missing or invalid X-Twilio-Signature")
-        sid = form.get("MessageSid") or form.get("SmsSid")
-        if not sid or len(str(sid)) > 64:
-            return json_error(400, "MessageSid missing or invalid")
-        if not await ctx.first_delivery(NAME, str(sid)):
-            stored = await ctx.delivery_response(NAME, str(sid))
-            return _xml(stored["twiml"] if stored else twiml([]))
-        answer = await handle(ctx, s, form)
-        await ctx.store_delivery_response(NAME, str(sid), {"twiml": answer})
-        return _xml(answer)
-
-    app.router.add_post(PATH, webhook)
-
-
-# -- outbound ---------------------------------------------------------------------------------
-
-
-@hookimpl
-def deliver(ctx: Context, channel: str, recipient: str, replies: list[Reply]):  # type: ignore[no-untyped-def]
-    if channel != NAME:
-        return None
-    return send(ctx, recipient, replies)
-
-
-async def send(ctx: Context, number: str, replies: list[Reply]) -> bool:
-    """Send replies as SMS through the configured gateway; False if opted out or no gateway."""
-    if await opted_out(ctx, number):
-        log.info("SMS not sent: the recipient opted out (STOP)")
-        return False
-    messages, listed = render(replies, _settings(ctx).max_segments)
-    for body in messages:
-        message_id = await ctx.call_first("send_sms", ctx=ctx, to=number, body=body)
-        if message_id is None:
-            log.warning("no SMS gateway plugin is enabled (plugins: twilio): SMS not sent")
-            return False
-    if listed:
-        await _remember(ctx, number, listed, replies[-1].language)
-    return True
-
-
-@hookimpl
-def message_catalogs() -> list[Path]:
-    return sorted(Path(__file__).with_name("locales").glob("sms.*.po"))
+        return NumberedOptions()
+    return NumberedOptions(list(state.get("options", [])))

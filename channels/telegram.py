@@ -61,6 +61,7 @@ from assistant.plugin import (
     BadJSON,
     ConfigError,
     Incoming,
+    Plugin,
     RateLimiter,
     Reply,
     hookimpl,
@@ -380,7 +381,6 @@ class TelegramChannel:
             await turn
 
     async def _converse(self, chat_id: int, text: str, lang: str | None, update_id: int) -> None:
-        assert self.ctx.dialogue is not None
         replies = await self.ctx.dialogue.handle(Incoming(
             channel=NAME, sender=str(chat_id), text=text, metadata={"update_id": update_id},
             language=lang))
@@ -660,67 +660,57 @@ def _describe(exc: BaseException) -> str:
 
 # -- hooks --------------------------------------------------------------------------------------
 
-_channels: dict[int, TelegramChannel] = {}  # id(ctx) -> running channel
+class Telegram(Plugin):
+    """The Telegram channel of one running app: its bot, started with the app."""
 
+    settings_model = TelegramSettings
+    settings: TelegramSettings
 
-@hookimpl
-def plugin_settings(name: str) -> type[BaseModel] | None:
-    return TelegramSettings if name == NAME else None
+    def __init__(self, name: str, settings: TelegramSettings) -> None:
+        super().__init__(name, settings)
+        self.channel: TelegramChannel | None = None
 
+    @hookimpl
+    async def startup(self, ctx: Context) -> None:
+        self.channel = TelegramChannel(ctx, self.settings)
+        await self.channel.start()
 
-@hookimpl
-def startup(ctx: Context) -> Awaitable[None] | None:
-    async def start() -> None:
-        channel = TelegramChannel(ctx, ctx.settings(NAME))
-        _channels[id(ctx)] = channel
-        await channel.start()
+    @hookimpl
+    def shutdown(self, ctx: Context) -> Awaitable[None] | None:
+        channel, self.channel = self.channel, None
+        return channel.stop() if channel is not None else None
 
-    return start()
+    @hookimpl
+    def register_routes(self, app: web.Application, ctx: Context) -> None:
+        if self.settings.mode != "webhook":
+            return
 
+        async def webhook(request: web.Request) -> web.Response:
+            if self.channel is None:
+                return json_error(503, "Telegram channel is not running")
+            return await self.channel.on_webhook(request)
 
-@hookimpl
-def shutdown(ctx: Context) -> Awaitable[None] | None:
-    channel = _channels.pop(id(ctx), None)
-    return channel.stop() if channel is not None else None
+        app.router.add_post(WEBHOOK_PATH, webhook)
 
+    @hookimpl
+    def deliver(self, ctx: Context, channel: str, recipient: str, replies: list[Reply]
+                ) -> Awaitable[bool] | None:
+        if channel != NAME:
+            return None
+        running = self.channel
 
-@hookimpl
-def register_routes(app: web.Application, ctx: Context) -> None:
-    settings: TelegramSettings = ctx.settings(NAME)
-    if settings.mode != "webhook":
-        return
+        async def send() -> bool:
+            if running is None or not running.ready:
+                return False
+            return await running.send(_chat(recipient), replies)
 
-    async def webhook(request: web.Request) -> web.Response:
-        channel = _channels.get(id(ctx))
-        if channel is None:
-            return json_error(503, "Telegram channel is not running")
-        return await channel.on_webhook(request)
+        return send()
 
-    app.router.add_post(WEBHOOK_PATH, webhook)
+    @hookimpl
+    def staff_notice(self, ctx: Context, office: Office, kind: str, text: str) -> None:
+        if self.channel is not None:
+            self.channel.staff_notice(office, text)
 
-
-@hookimpl
-def deliver(ctx: Context, channel: str, recipient: str, replies: list[Reply]
-            ) -> Awaitable[bool] | None:
-    if channel != NAME:
-        return None
-    running = _channels.get(id(ctx))
-
-    async def send() -> bool:
-        if running is None or not running.ready:
-            return False
-        return await running.send(_chat(recipient), replies)
-
-    return send()
-
-
-@hookimpl
-def staff_notice(ctx: Context, office: Office, kind: str, text: str) -> None:
-    running = _channels.get(id(ctx))
-    if running is not None:
-        running.staff_notice(office, text)
-
-
-@hookimpl
-def message_catalogs() -> list[Path]:
-    return sorted(Path(__file__).with_name("locales").glob("telegram.*.po"))
+    @hookimpl
+    def message_catalogs(self) -> list[Path]:
+        return sorted(Path(__file__).with_name("locales").glob("telegram.*.po"))

@@ -23,6 +23,7 @@ import re
 import secrets
 import string
 from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache
@@ -40,6 +41,7 @@ from assistant.plugin import (
     BadJSON,
     Client,
     Incoming,
+    Plugin,
     RateLimiter,
     Reply,
     catalog,
@@ -154,11 +156,6 @@ class WebchatSettings(BaseModel):
         return value
 
 
-@hookimpl
-def plugin_settings(name: str) -> type[BaseModel] | None:
-    return WebchatSettings if name == NAME else None
-
-
 def _origin_of(url: URL) -> str:
     return str(url.origin()).lower()
 
@@ -226,13 +223,14 @@ class Session:
     queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(QUEUE))
 
 
-class Hub:
-    """State of the web chat in one running app: settings, open sockets, the handlers."""
+class ChatServer:
+    """The server side of the web chat in one web app: its pages, the open WebSockets (by
+    sender, so a reminder reaches an open chat), the HTTP fallback, limits and redeliveries."""
 
-    def __init__(self, ctx: Context, app: web.Application) -> None:
+    def __init__(self, ctx: Context, app: web.Application, settings: WebchatSettings) -> None:
         self.ctx = ctx
         self.gate = client_gate(app, ctx)
-        self.s: WebchatSettings = ctx.settings(NAME) or WebchatSettings()
+        self.s = settings
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
         self.open: set[web.WebSocketResponse] = set()
         self.http_limiter = RateLimiter(self.s.messages_per_minute)
@@ -340,7 +338,6 @@ class Hub:
 
     async def _handle(self, sender: str, text: str, language: str, mode: str,
                       client: Client | None = None) -> list[dict[str, Any]]:
-        assert self.ctx.dialogue is not None
         metadata = {"mode": mode, **(client.metadata() if client else {})}
         replies = await self.ctx.dialogue.handle(Incoming(
             channel=NAME, sender=sender, text=text, language=language, metadata=metadata))
@@ -349,7 +346,6 @@ class Hub:
 
     async def end(self, sender: str, language: str) -> None:
         """Abandon a conversation (kiosk "Fertig", "Neu beginnen"): release held slots."""
-        assert self.ctx.dialogue is not None
         await self.ctx.dialogue.handle(Incoming(channel=NAME, sender=sender, text="/restart",
                                                 language=language, metadata={"mode": "end"}))
 
@@ -659,77 +655,79 @@ def ui_strings(lang: str) -> dict[str, str]:
 
 # -- hooks ------------------------------------------------------------------------------------
 
-HUB = web.AppKey("webchat_hub", Hub)
-_hubs: dict[int, Hub] = {}
+class Webchat(Plugin):
+    """The web chat of one running app: its routes and the pushes to open chats."""
 
+    settings_model = WebchatSettings
+    settings: WebchatSettings
 
-@hookimpl
-def register_routes(app: web.Application, ctx: Context) -> None:
-    hub = Hub(ctx, app)
-    app[HUB] = hub
-    _hubs[id(ctx)] = hub
+    def __init__(self, name: str, settings: WebchatSettings) -> None:
+        super().__init__(name, settings)
+        self.server: ChatServer | None = None
 
-    async def full_page(request: web.Request) -> web.Response:
-        return hub.page(request, "index.html", "page")
+    @hookimpl
+    def register_routes(self, app: web.Application, ctx: Context) -> None:
+        server = self.server = ChatServer(ctx, app, self.settings)
 
-    async def kiosk(request: web.Request) -> web.Response:
-        if "terminal" in request.query:
-            # A kiosk set up with /kiosk?terminal=TOKEN: keep the token in a cookie and drop it
-            # from the address bar (and the browser history).
-            lang = request.query.get("lang")
-            target = "/kiosk" + (f"?lang={lang}" if lang in LANGUAGES else "")
-            response = web.Response(status=303, headers={"Location": target})
-            if not hub.gate.keep_terminal(request, response):
-                log.warning("kiosk page opened with an unknown terminal token")
+        async def full_page(request: web.Request) -> web.Response:
+            return server.page(request, "index.html", "page")
+
+        async def kiosk(request: web.Request) -> web.Response:
+            if "terminal" in request.query:
+                # A kiosk set up with /kiosk?terminal=TOKEN: keep the token in a cookie and
+                # drop it from the address bar (and the browser history).
+                lang = request.query.get("lang")
+                target = "/kiosk" + (f"?lang={lang}" if lang in LANGUAGES else "")
+                response = web.Response(status=303, headers={"Location": target})
+                if not server.gate.keep_terminal(request, response):
+                    log.warning("kiosk page opened with an unknown terminal token")
+                return response
+            return server.page(request, "kiosk.html", "kiosk")
+
+        async def demo(_: web.Request) -> web.Response:
+            response = web.Response(text=demo_page(), content_type="text/html")
+            server.secure_page(response)
             return response
-        return hub.page(request, "kiosk.html", "kiosk")
 
-    async def demo(_: web.Request) -> web.Response:
-        response = web.Response(text=demo_page(), content_type="text/html")
-        hub.secure_page(response)
-        return response
+        async def on_shutdown(_: web.Application) -> None:
+            await server.close_all()
 
-    async def on_shutdown(_: web.Application) -> None:
-        await hub.close_all()
+        app.router.add_get("/", full_page)
+        app.router.add_get("/kiosk", kiosk)
+        app.router.add_get("/webchat/demo", demo)
+        app.router.add_get("/webchat/ws", server.websocket)
+        app.router.add_post("/webchat/message", server.http_message)
+        app.router.add_route("OPTIONS", "/webchat/message", server.preflight)
+        app.router.add_get("/webchat/config.json", server.config_json)
+        app.router.add_route("OPTIONS", "/webchat/config.json", server.preflight)
+        app.router.add_get("/webchat/widget.js", server.widget_js)
+        app.router.add_static("/webchat/static", STATIC)
+        app.on_shutdown.append(on_shutdown)
 
-    app.router.add_get("/", full_page)
-    app.router.add_get("/kiosk", kiosk)
-    app.router.add_get("/webchat/demo", demo)
-    app.router.add_get("/webchat/ws", hub.websocket)
-    app.router.add_post("/webchat/message", hub.http_message)
-    app.router.add_route("OPTIONS", "/webchat/message", hub.preflight)
-    app.router.add_get("/webchat/config.json", hub.config_json)
-    app.router.add_route("OPTIONS", "/webchat/config.json", hub.preflight)
-    app.router.add_get("/webchat/widget.js", hub.widget_js)
-    app.router.add_static("/webchat/static", STATIC)
-    app.on_shutdown.append(on_shutdown)
+    @hookimpl
+    def deliver(self, ctx: Context, channel: str, recipient: str,
+                replies: list[Reply]) -> Awaitable[bool] | None:
+        """Push a message to a citizen whose chat is open right now; False when none is."""
+        if channel != NAME:
+            return None
+        server = self.server
 
+        async def push() -> bool:
+            sockets = list(server.sockets.get(recipient, ())) if server else []
+            frame = {"type": "reply", "id": None, "messages": render(ctx, replies, False)}
+            sent = False
+            for ws in sockets:
+                with contextlib.suppress(ConnectionResetError):
+                    await ws.send_json(frame)
+                    sent = True
+            return sent
 
-@hookimpl
-def deliver(ctx: Context, channel: str, recipient: str, replies: list[Reply]):  # type: ignore[no-untyped-def]
-    """Push a message to a citizen whose chat is open right now; False when none is."""
-    if channel != NAME:
-        return None
+        return push()
 
-    async def push() -> bool:
-        hub = _hubs.get(id(ctx))
-        sockets = list(hub.sockets.get(recipient, ())) if hub else []
-        frame = {"type": "reply", "id": None, "messages": render(ctx, replies, False)}
-        sent = False
-        for ws in sockets:
-            with contextlib.suppress(ConnectionResetError):
-                await ws.send_json(frame)
-                sent = True
-        return sent
+    @hookimpl
+    def shutdown(self, ctx: Context) -> None:
+        self.server = None
 
-    return push()
-
-
-@hookimpl
-def shutdown(ctx: Context) -> None:
-    _hubs.pop(id(ctx), None)
-
-
-@hookimpl
-def message_catalogs() -> list[Path]:
-    return sorted(Path(__file__).with_name("locales").glob("webchat.*.po"))
+    @hookimpl
+    def message_catalogs(self) -> list[Path]:
+        return sorted(Path(__file__).with_name("locales").glob("webchat.*.po"))

@@ -1,5 +1,7 @@
-"""Personal appointment page `termin`: `/termin/{token}` shows one appointment and lets the
-citizen cancel it or pick another free slot, without chatting again.
+"""The personal appointment page, plugin `termin` (its name in config.yml, its URL path and
+the prefix of its texts): `/termin/{token}` shows one appointment and lets the citizen cancel
+it or pick another free slot, without chatting again. It answers the `appointment_link` hook,
+so notifiers (the e-mail plugin) link to it without knowing it.
 
 The link token is a JWT (HS256) naming the appointment's id and (as keyed hashes) its
 reference and its version (time, office, status and last change), expiring at the
@@ -9,7 +11,8 @@ Its secret comes from the environment variable `secret_env` (AMTSBOTE_LINK_SECRE
 that is unset, is generated once and kept in the database, so links survive restarts and work
 across workers. A GET never changes anything (mail scanners follow links); a change is a POST
 form with a CSRF token derived from the link.
-Plain HTML and CSS, no JavaScript; German and English texts from `{de,en}.termin.po`.
+Plain HTML and CSS, no JavaScript (`templates/termin.{html,css}`); German and English texts
+from `locales/termin.{de,en}.po`.
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ from sqlalchemy.exc import IntegrityError
 
 from assistant.plugin import (
     LANGUAGES,
-    Appointment,
     AppointmentView,
     ConfigError,
+    Plugin,
+    appointments,
     availability,
     cancel,
     clock,
@@ -45,15 +49,16 @@ from assistant.plugin import (
     hookimpl,
     reschedule,
     t,
-    to_view,
     when,
 )
 from assistant.plugin import book as booking
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from assistant.plugin import Context, Office, Service
 
-NAME = "termin"
+NAME = "termin"  # the entry point: config.yml `plugins.termin`, and the origin of its changes
 AUDIENCE = "amtsbote:termin"
 STATE_KEY = "link_secret"
 MIN_SECRET = 32
@@ -68,7 +73,7 @@ CSP = (f"default-src 'none'; style-src 'sha256-{CSS_HASH}'; form-action 'self'; 
 log = logging.getLogger(__name__)
 
 
-class TerminSettings(BaseModel):
+class AppointmentPageSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Name of the environment variable with the link-signing secret (at least 32 characters).
     # Unset: a secret is generated on first start and kept in the database.
@@ -79,34 +84,7 @@ class TerminSettings(BaseModel):
     max_slots: int = Field(default=40, ge=1, le=200)
 
 
-@hookimpl
-def plugin_settings(name: str) -> type[BaseModel] | None:
-    return TerminSettings if name == NAME else None
-
-
-def _settings(ctx: Context) -> TerminSettings:
-    return ctx.settings(NAME) or TerminSettings()
-
-
 # -- link tokens ---------------------------------------------------------------------------------
-
-
-async def link_secret(ctx: Context) -> bytes:
-    """The signing secret: from the environment, else the one kept in the database."""
-    env = os.environ.get(_settings(ctx).secret_env)
-    if env:
-        if len(env) < MIN_SECRET:
-            raise ConfigError(f"{_settings(ctx).secret_env} must be at least {MIN_SECRET} "
-                              "characters long (e.g. `openssl rand -base64 48`)")
-        return env.encode()
-    stored = await ctx.get_state(NAME, STATE_KEY)
-    if stored is None:
-        # Another worker may store one at the same moment: then theirs is used.
-        with contextlib.suppress(IntegrityError):
-            await ctx.set_state(NAME, STATE_KEY, {"secret": secrets.token_urlsafe(48)})
-        stored = await ctx.get_state(NAME, STATE_KEY)
-    assert stored is not None
-    return str(stored["secret"]).encode()
 
 
 def reference_claim(secret: bytes, reference: str) -> str:
@@ -141,33 +119,23 @@ def _prefix(ctx: Context) -> str:
     return urlsplit(ctx.config.server.base_url).path.rstrip("/")
 
 
-async def personal_link(ctx: Context, appointment: AppointmentView) -> str | None:
-    """The citizen's link to this appointment's page; None when the page is switched off or
-    the appointment is not booked any more."""
-    if not ctx.enabled(NAME) or appointment.status != "booked":
-        return None
-    token = make_token(await link_secret(ctx), appointment)
-    return f"{ctx.config.server.base_url}/termin/{token}"
-
-
 def csrf_token(secret: bytes, link_token: str) -> str:
     return hmac.new(secret, f"csrf|{link_token}".encode(), hashlib.sha256).hexdigest()
 
 
 class PageError(Exception):
     def __init__(self, status: int, kind: str | None = None,
-                 appointment: Appointment | None = None) -> None:
+                 appointment: AppointmentView | None = None) -> None:
         super().__init__(status)
         self.status, self.kind, self.appointment = status, kind, appointment
 
 
-async def resolve(ctx: Context, token: str) -> Appointment:
+async def resolve(ctx: Context, token: str, secret: bytes) -> AppointmentView:
     """The appointment a token names; PageError(404) for a forged or mangled token, 410 for an
     expired one, an appointment whose personal data has been deleted, or (kind "outdated") a
     link issued before the appointment was last moved or cancelled."""
     if len(token) > MAX_TOKEN:
         raise PageError(404)
-    secret = await link_secret(ctx)
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"],
                             audience=AUDIENCE,
@@ -178,19 +146,18 @@ async def resolve(ctx: Context, token: str) -> Appointment:
         raise PageError(404) from None
     if expires <= ctx.now():  # checked against the app's clock, not the wall clock
         raise PageError(410)
-    async with ctx.db() as session:
-        a = await session.get(Appointment, appointment_id)
+    a = await appointments.by_id(ctx, appointment_id)
     if a is None or not hmac.compare_digest(reference_claim(secret, a.reference).encode(),
                                             str(claims["ref"]).encode()):
         raise PageError(404)
-    if a.anonymized_at is not None:
+    if a.anonymized:
         raise PageError(410)
     version = claims.get("ver")
     if version is None:
         # Links from before versions were signed: valid while the appointment is unchanged.
         current = a.updated_at == a.created_at
     else:
-        current = hmac.compare_digest(version_claim(secret, to_view(a)).encode(),
+        current = hmac.compare_digest(version_claim(secret, a).encode(),
                                       str(version).encode())
     if not current:
         raise PageError(410, "outdated", a)
@@ -237,18 +204,17 @@ class Page:
         return self.render(self.t(f"{kind}.title"), f"<p>{self.t(f'{kind}.text')}</p>", status)
 
 
-def _lang(request: web.Request, a: Appointment | None, form: Any = None) -> str:
+def _lang(request: web.Request, a: AppointmentView | None, form: Any = None) -> str:
     wanted = (form or {}).get("lang") or request.query.get("lang")
     if wanted in LANGUAGES:
         return str(wanted)
     return a.language if a is not None and a.language in LANGUAGES else "de"
 
 
-def _details(p: Page, a: Appointment, office: Office, service: Service) -> str:
-    view = to_view(a)
+def _details(p: Page, a: AppointmentView, office: Office, service: Service) -> str:
     lang = p.lang
     rows = [
-        ("label.reference", _e(view.display_reference)),
+        ("label.reference", _e(a.display_reference)),
         ("label.service", _e(service.name.get(lang))),
         ("label.when", _e(when(a.start.astimezone(office.tz), lang))),
         ("label.office", f"{_e(office.name.get(lang))}<br>{_e(office.address.one_line())}"),
@@ -273,10 +239,10 @@ def _hidden(csrf: str, lang: str) -> str:
             f'<input type="hidden" name="lang" value="{_e(lang)}">')
 
 
-def _appointment_page(ctx: Context, request: web.Request, token: str, a: Appointment,
+def _appointment_page(ctx: Context, request: web.Request, token: str, a: AppointmentView,
                       secret: bytes, lang: str, error: str = "", status: int = 200
                       ) -> web.Response:
-    office, service = ctx.config.office(a.office_id), ctx.config.service(a.service_id)
+    office, service = ctx.config.office(a.office), ctx.config.service(a.service)
     assert office is not None and service is not None
     base = f"{_prefix(ctx)}/termin/{token}"
     p = Page(ctx, lang, base, {k: v for k, v in request.query.items() if k == "done"})
@@ -307,12 +273,11 @@ def _appointment_page(ctx: Context, request: web.Request, token: str, a: Appoint
     return p.render(p.t("title"), "".join(parts), status)
 
 
-async def _slots_page(ctx: Context, request: web.Request, token: str, a: Appointment,
-                      secret: bytes, lang: str, error: str = "", status: int = 200
-                      ) -> web.Response:
-    office, service = ctx.config.office(a.office_id), ctx.config.service(a.service_id)
+async def _slots_page(ctx: Context, s: AppointmentPageSettings, request: web.Request,
+                      token: str, a: AppointmentView, secret: bytes, lang: str, error: str = "",
+                      status: int = 200) -> web.Response:
+    office, service = ctx.config.office(a.office), ctx.config.service(a.service)
     assert office is not None and service is not None
-    s = _settings(ctx)
     base = f"{_prefix(ctx)}/termin/{token}"
     now = ctx.now()
     today = now.astimezone(office.tz).date()
@@ -327,7 +292,7 @@ async def _slots_page(ctx: Context, request: web.Request, token: str, a: Appoint
     p = Page(ctx, lang, f"{base}/slots", {"from": first.isoformat()} if first > today else {})
     if a.status != "booked" or a.start <= now:
         return _appointment_page(ctx, request, token, a, secret, lang)
-    found = await availability.free_slots(ctx, a.service_id, a.office_id, max(frm, now), to,
+    found = await availability.free_slots(ctx, a.service, a.office, max(frm, now), to,
                                           limit=s.max_slots)
     truncated = len(found) >= s.max_slots
     slots = [x for x in found if x.start != a.start]
@@ -385,113 +350,15 @@ def _see_other(ctx: Context, token: str, **query: str) -> web.HTTPSeeOther:
     return web.HTTPSeeOther(f"{_prefix(ctx)}/termin/{token}?{urlencode(query)}")
 
 
-@hookimpl
-def register_routes(app: web.Application, ctx: Context) -> None:
-    async def load(request: web.Request) -> tuple[str, Appointment, bytes]:
-        token = request.match_info["token"]
-        return token, await resolve(ctx, token), await link_secret(ctx)
-
-    def failed(request: web.Request, exc: PageError, lang: str | None = None) -> web.Response:
-        path = _prefix(ctx) + request.path
-        return Page(ctx, lang or _lang(request, exc.appointment), path).error(exc.status,
-                                                                              exc.kind)
-
-    async def show(request: web.Request) -> web.Response:
-        try:
-            token, a, secret = await load(request)
-        except PageError as exc:
-            return failed(request, exc)
-        return _appointment_page(ctx, request, token, a, secret, _lang(request, a))
-
-    async def slots(request: web.Request) -> web.Response:
-        try:
-            token, a, secret = await load(request)
-        except PageError as exc:
-            return failed(request, exc)
-        return await _slots_page(ctx, request, token, a, secret, _lang(request, a))
-
-    async def checked_post(request: web.Request) -> tuple[str, Appointment, bytes, Any, str]:
-        token, a, secret = await load(request)
-        form = await request.post()
-        lang = _lang(request, a, form)
-        given = form.get("csrf")
-        if not isinstance(given, str) or not hmac.compare_digest(
-                given.encode(), csrf_token(secret, token).encode()):
-            raise PageError(403)
-        return token, a, secret, form, lang
-
-    async def do_cancel(request: web.Request) -> web.Response:
-        try:
-            token, a, secret, form, lang = await checked_post(request)
-        except PageError as exc:
-            if exc.kind == "outdated" and await double_cancel(request, exc):
-                # A second click on "cancel": the first one cancelled, say so (and no more).
-                assert exc.appointment is not None
-                lang = _lang(request, exc.appointment)
-                p = Page(ctx, lang, _prefix(ctx) + request.path)
-                return p.render(p.t("title"), f'<p class="notice" role="status">'
-                                f'{p.t("done.cancelled")}</p>')
-            return failed(request, exc)
-        if a.status == "booked" and a.start > ctx.now():
-            if form.get("confirm") != "yes":
-                return _appointment_page(ctx, request, token, a, secret, lang,
-                                         error="cancel.need_confirm", status=400)
-            cancelled = await cancel.cancel(ctx, a.id, _origin(lang))
-            if cancelled is not None:
-                token = make_token(secret, cancelled)  # the old link is out of date now
-        raise _see_other(ctx, token, done="cancelled", lang=lang)
-
-    async def double_cancel(request: web.Request, exc: PageError) -> bool:
-        """True for a cancel form sent again (valid CSRF of the old link) for an appointment
-        that is cancelled by now."""
-        a = exc.appointment
-        if a is None or a.status != "cancelled":
-            return False
-        form = await request.post()
-        given = form.get("csrf")
-        secret = await link_secret(ctx)
-        return isinstance(given, str) and hmac.compare_digest(
-            given.encode(), csrf_token(secret, request.match_info["token"]).encode())
-
-    async def do_move(request: web.Request) -> web.Response:
-        try:
-            token, a, secret, form, lang = await checked_post(request)
-        except PageError as exc:
-            return failed(request, exc)
-        if a.status != "booked" or a.start <= ctx.now():
-            raise _see_other(ctx, token, lang=lang)
-        try:
-            start = datetime.fromisoformat(str(form.get("start", "")))
-            if start.tzinfo is None:
-                raise ValueError("naive")
-        except ValueError:
-            return await _slots_page(ctx, request, token, a, secret, lang,
-                                     error="slots.pick_one", status=400)
-        if start == a.start:
-            raise _see_other(ctx, token, done="moved", lang=lang)
-        moved = await _move(ctx, a, start, lang)
-        if moved is None:
-            return await _slots_page(ctx, request, token, a, secret, lang,
-                                     error="slots.taken", status=409)
-        new_token = make_token(secret, moved)
-        raise _see_other(ctx, new_token, done="moved", lang=lang)
-
-    prefix = "/termin/{token}"
-    app.router.add_get(prefix, show)
-    app.router.add_get(prefix + "/slots", slots)
-    app.router.add_post(prefix + "/cancel", do_cancel)
-    app.router.add_post(prefix + "/move", do_move)
-
-
-async def _move(ctx: Context, a: Appointment, start: datetime, lang: str
+async def _move(ctx: Context, a: AppointmentView, start: datetime, lang: str
                 ) -> AppointmentView | None:
     """Move to `start` if it is still a free slot of the same service and office (`hold` and
     `move` check the start once more, like every booking service)."""
-    free = await availability.free_slots(ctx, a.service_id, a.office_id, start, start, limit=1)
+    free = await availability.free_slots(ctx, a.service, a.office, start, start, limit=1)
     if not free or free[0].start != start:
         return None
     slot = free[0]
-    hold = await booking.hold(ctx, a.office_id, slot.start, slot.end, service_id=a.service_id)
+    hold = await booking.hold(ctx, a.office, slot.start, slot.end, service_id=a.service)
     if hold is None:
         return None
     moved = await reschedule.move(ctx, a.id, hold, slot.start, slot.end, _origin(lang))
@@ -500,14 +367,152 @@ async def _move(ctx: Context, a: Appointment, start: datetime, lang: str
     return moved
 
 
-@hookimpl
-def startup(ctx: Context):  # type: ignore[no-untyped-def]
-    async def ensure_secret() -> None:
-        await link_secret(ctx)  # fail early on a short secret; create the stored one once
-
-    return ensure_secret()
+# -- the plugin ---------------------------------------------------------------------------------
 
 
-@hookimpl
-def message_catalogs() -> list[Path]:
-    return sorted(Path(__file__).with_name("locales").glob("termin.*.po"))
+class AppointmentPage(Plugin):
+    """The page `/termin/{token}` and the links to it (`appointment_link`)."""
+
+    settings_model = AppointmentPageSettings
+    settings: AppointmentPageSettings
+
+    async def link_secret(self, ctx: Context) -> bytes:
+        """The signing secret: from the environment, else the one kept in the database."""
+        env_name = self.settings.secret_env
+        env = os.environ.get(env_name)
+        if env:
+            if len(env) < MIN_SECRET:
+                raise ConfigError(f"{env_name} must be at least {MIN_SECRET} characters long "
+                                  "(e.g. `openssl rand -base64 48`)")
+            return env.encode()
+        stored = await ctx.get_state(self.name, STATE_KEY)
+        if stored is None:
+            # Another worker may store one at the same moment: then theirs is used.
+            with contextlib.suppress(IntegrityError):
+                await ctx.set_state(self.name, STATE_KEY, {"secret": secrets.token_urlsafe(48)})
+            stored = await ctx.get_state(self.name, STATE_KEY)
+        assert stored is not None
+        return str(stored["secret"]).encode()
+
+    async def personal_link(self, ctx: Context, appointment: AppointmentView) -> str | None:
+        """The citizen's link to this appointment's page; None when the appointment is not
+        booked any more."""
+        if appointment.status != "booked":
+            return None
+        token = make_token(await self.link_secret(ctx), appointment)
+        return f"{ctx.config.server.base_url}/termin/{token}"
+
+    @hookimpl
+    def appointment_link(self, ctx: Context, appointment: AppointmentView
+                         ) -> Awaitable[str | None] | None:
+        if appointment.status != "booked":
+            return None  # (another page plugin may answer)
+        return self.personal_link(ctx, appointment)
+
+    @hookimpl
+    async def startup(self, ctx: Context) -> None:
+        await self.link_secret(ctx)  # fail early on a short secret; create the stored one once
+
+    @hookimpl
+    def message_catalogs(self) -> list[Path]:
+        return sorted(Path(__file__).with_name("locales").glob("termin.*.po"))
+
+    @hookimpl
+    def register_routes(self, app: web.Application, ctx: Context) -> None:
+        async def load(request: web.Request) -> tuple[str, AppointmentView, bytes]:
+            token = request.match_info["token"]
+            secret = await self.link_secret(ctx)
+            return token, await resolve(ctx, token, secret), secret
+
+        def failed(request: web.Request, exc: PageError, lang: str | None = None) -> web.Response:
+            path = _prefix(ctx) + request.path
+            return Page(ctx, lang or _lang(request, exc.appointment), path).error(exc.status,
+                                                                                  exc.kind)
+
+        async def show(request: web.Request) -> web.Response:
+            try:
+                token, a, secret = await load(request)
+            except PageError as exc:
+                return failed(request, exc)
+            return _appointment_page(ctx, request, token, a, secret, _lang(request, a))
+
+        async def slots(request: web.Request) -> web.Response:
+            try:
+                token, a, secret = await load(request)
+            except PageError as exc:
+                return failed(request, exc)
+            return await _slots_page(ctx, self.settings, request, token, a, secret,
+                                     _lang(request, a))
+
+        async def checked_post(request: web.Request
+                               ) -> tuple[str, AppointmentView, bytes, Any, str]:
+            token, a, secret = await load(request)
+            form = await request.post()
+            lang = _lang(request, a, form)
+            given = form.get("csrf")
+            if not isinstance(given, str) or not hmac.compare_digest(
+                    given.encode(), csrf_token(secret, token).encode()):
+                raise PageError(403)
+            return token, a, secret, form, lang
+
+        async def do_cancel(request: web.Request) -> web.Response:
+            try:
+                token, a, secret, form, lang = await checked_post(request)
+            except PageError as exc:
+                if exc.kind == "outdated" and await double_cancel(request, exc):
+                    # A second click on "cancel": the first one cancelled, say so (and no more).
+                    assert exc.appointment is not None
+                    lang = _lang(request, exc.appointment)
+                    p = Page(ctx, lang, _prefix(ctx) + request.path)
+                    return p.render(p.t("title"), f'<p class="notice" role="status">'
+                                    f'{p.t("done.cancelled")}</p>')
+                return failed(request, exc)
+            if a.status == "booked" and a.start > ctx.now():
+                if form.get("confirm") != "yes":
+                    return _appointment_page(ctx, request, token, a, secret, lang,
+                                             error="cancel.need_confirm", status=400)
+                cancelled = await cancel.cancel(ctx, a.id, _origin(lang))
+                if cancelled is not None:
+                    token = make_token(secret, cancelled)  # the old link is out of date now
+            raise _see_other(ctx, token, done="cancelled", lang=lang)
+
+        async def double_cancel(request: web.Request, exc: PageError) -> bool:
+            """True for a cancel form sent again (valid CSRF of the old link) for an appointment
+            that is cancelled by now."""
+            a = exc.appointment
+            if a is None or a.status != "cancelled":
+                return False
+            form = await request.post()
+            given = form.get("csrf")
+            secret = await self.link_secret(ctx)
+            return isinstance(given, str) and hmac.compare_digest(
+                given.encode(), csrf_token(secret, request.match_info["token"]).encode())
+
+        async def do_move(request: web.Request) -> web.Response:
+            try:
+                token, a, secret, form, lang = await checked_post(request)
+            except PageError as exc:
+                return failed(request, exc)
+            if a.status != "booked" or a.start <= ctx.now():
+                raise _see_other(ctx, token, lang=lang)
+            try:
+                start = datetime.fromisoformat(str(form.get("start", "")))
+                if start.tzinfo is None:
+                    raise ValueError("naive")
+            except ValueError:
+                return await _slots_page(ctx, self.settings, request, token, a, secret, lang,
+                                         error="slots.pick_one", status=400)
+            if start == a.start:
+                raise _see_other(ctx, token, done="moved", lang=lang)
+            moved = await _move(ctx, a, start, lang)
+            if moved is None:
+                return await _slots_page(ctx, self.settings, request, token, a, secret, lang,
+                                         error="slots.taken", status=409)
+            new_token = make_token(secret, moved)
+            raise _see_other(ctx, new_token, done="moved", lang=lang)
+
+        prefix = "/termin/{token}"
+        app.router.add_get(prefix, show)
+        app.router.add_get(prefix + "/slots", slots)
+        app.router.add_post(prefix + "/cancel", do_cancel)
+        app.router.add_post(prefix + "/move", do_move)

@@ -1,13 +1,14 @@
 """CalDAV calendar backend: read busy times from, and write bookings to, an office's calendar
 on any standard CalDAV server (Nextcloud, SOGo, Open-Xchange, Radicale, an Exchange bridge).
 
-- Busy times: a time-range event search (REPORT calendar-query) over the booking horizon,
-  recurring events expanded here with recurring-ical-events; cached (`cache_seconds`) and kept
-  warm in the background. A refresh first asks what changed (sync-collection): when only
-  Amtsbote's own events did, the calendar is not read again. Events Amtsbote wrote (UID
-  `<reference>@amtsbote`), free (TRANSP:TRANSPARENT) and cancelled events do not block. When
-  the server is down, or does not answer within `read_deadline_seconds`, the last busy times
-  are used. An entry that overlaps a booking is reported to staff, never resolved silently.
+- Busy times: a time-range event search (REPORT calendar-query) over the booking horizon;
+  recurring events expanded, cached (`cache_seconds`) and kept warm in the background by the
+  core's `busy_cache`, which the ICS backend shares (and which reads the `extra_ics` feeds).
+  A refresh first asks what changed (sync-collection): when only Amtsbote's own events did,
+  the calendar is not read again. Events Amtsbote wrote (UID `<reference>@amtsbote`), free
+  (TRANSP:TRANSPARENT) and cancelled events do not block. When the server is down, or does
+  not answer within `read_deadline_seconds`, the last busy times are used. An entry that
+  overlaps a booking is reported to staff, never resolved silently.
 - Writes (called from the core's persistent outbox, retried until the server is back): each
   booking is one VEVENT at `<calendar>/amtsbote-<reference>.ics`; PUT to that fixed name is
   create-or-update, so a retried create never duplicates. A reschedule moves it (and from one
@@ -27,10 +28,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urljoin
 
@@ -45,7 +45,9 @@ from assistant.plugin import (
     CalendarUnavailable,
     Config,
     ConfigError,
+    Plugin,
     appointment_event,
+    busy_cache,
     calendar_of,
     command_context,
     event_uid,
@@ -53,17 +55,10 @@ from assistant.plugin import (
     load_config,
     require_env,
 )
-from plugins.calendar_cache import (
-    Busy,
-    BusyCache,
-    busy_of,
-    merge_calendars,
-    refresh_loop,
-    report_conflicts,
-)
-from plugins.calendar_ics import FeedCfg, busy_from, feed_cache, office_options, redact
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from assistant.plugin import AppointmentView, BusyInterval, Context, Office
 
 NAME = "caldav"
@@ -103,7 +98,7 @@ class CaldavOptions(BaseModel):
     # Check the server's TLS certificate; a path names the CA bundle of an internal CA.
     verify_tls: bool | str = True
     # Read-only iCalendar feeds blocking this office too (closures, absences).
-    extra_ics: list[FeedCfg] = Field(default_factory=list)
+    extra_ics: list[busy_cache.FeedCfg] = Field(default_factory=list)
     extra_ics_cache_seconds: float = Field(default=300, ge=0)
 
     @model_validator(mode="after")
@@ -137,7 +132,7 @@ def resource_name(reference: str) -> str:
 
 
 def _options(office: Office) -> CaldavOptions:
-    opts: CaldavOptions = office_options(office, CaldavOptions, NAME)
+    opts: CaldavOptions = busy_cache.office_options(office, CaldavOptions, NAME)
     missing = [c for c in range(1, office.counters + 1) if c not in opts.counters]
     if None not in opts.targets() and missing:
         raise ConfigError(
@@ -165,7 +160,7 @@ class Connection:
         self.office = office
         self.opts = opts
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="caldav")
-        self.host = redact(opts.url)
+        self.host = busy_cache.redact(opts.url)
         self._client: caldav.DAVClient | None = None
         self._calendars: dict[int | None, Any] = {}
         self._tokens: dict[int | None, str] | None = None  # sync tokens as of the last read
@@ -204,15 +199,16 @@ class Connection:
         return self._calendars[key]
 
     # reading
-    def read(self, frm: datetime, to: datetime) -> list[Busy]:
+    def read(self, frm: datetime, to: datetime) -> list[busy_cache.Busy]:
         """One calendar-query REPORT per calendar for the events overlapping [frm, to); the
         objects are merged into one VCALENDAR (each VTIMEZONE once) and parsed in one go,
         which is several times faster than parsing thousands of objects one by one."""
         tokens = self._sync_tokens()  # before reading: a change during the read shows next time
-        out: list[Busy] = []
+        out: list[busy_cache.Busy] = []
         for key in self.opts.targets():
             texts = self.report(key, frm, to)
-            out.extend(busy_of(merge_calendars(texts), frm, to, self.office.tz, key))
+            out.extend(busy_cache.busy_of(busy_cache.merge_calendars(texts), frm, to,
+                                          self.office.tz, key))
         self._tokens = tokens
         return out
 
@@ -260,7 +256,7 @@ class Connection:
             raise CalendarUnavailable(f"{self.host}: REPORT answered HTTP {r.status}")
         return [el.text for el in r.tree.iter(CALENDAR_DATA) if el.text]
 
-    async def aread(self, frm: datetime, to: datetime) -> list[Busy]:
+    async def aread(self, frm: datetime, to: datetime) -> list[busy_cache.Busy]:
         return await self._unreadable_on_error(self.read, frm, to)
 
     async def aunchanged(self) -> bool:
@@ -334,68 +330,14 @@ def _describe(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-# -- per running application -------------------------------------------------------------------
+# -- the plugin --------------------------------------------------------------------------------
 
 
 @dataclass
 class OfficeRuntime:
     connection: Connection  # reads busy times (the first cache)
     writer: Connection  # the outbox's writes
-    caches: list[BusyCache]
-
-
-@dataclass
-class Runtime:
-    offices: dict[str, OfficeRuntime] = field(default_factory=dict)
-    session: aiohttp.ClientSession | None = None
-    task: asyncio.Task[None] | None = None
-
-    def http(self) -> aiohttp.ClientSession:
-        if self.session is None or self.session.closed:
-            self.session = aiohttp.ClientSession()
-        return self.session
-
-    def caches(self) -> list[BusyCache]:
-        return [c for o in self.offices.values() for c in o.caches]
-
-
-_RUNTIMES: dict[int, Runtime] = {}
-
-
-def _runtime(ctx: Context) -> Runtime:
-    return _RUNTIMES.setdefault(id(ctx), Runtime())
-
-
-def office_runtime(ctx: Context, office: Office) -> OfficeRuntime:
-    """The connection and busy-time caches of a CalDAV office (built on first use)."""
-    rt = _runtime(ctx)
-    if office.id not in rt.offices:
-        opts = _options(office)
-        conn = Connection(office, opts)
-
-        async def on_fresh(items: list[Busy], frm: datetime, to: datetime) -> None:
-            await report_conflicts(ctx, office, items, frm, to)
-
-        horizon = timedelta(days=ctx.config.booking.horizon_days)
-        caches = [BusyCache(f"{office.id} caldav {conn.host}", conn.aread,
-                            ttl=timedelta(seconds=opts.cache_seconds),
-                            retry=timedelta(seconds=opts.retry_seconds), horizon=horizon,
-                            deadline=opts.read_deadline_seconds, on_fresh=on_fresh,
-                            source=conn, unchanged=conn.aunchanged)]
-        caches += [feed_cache(ctx, office, f, rt.http(), cache_seconds=opts.extra_ics_cache_seconds,
-                              retry_seconds=opts.retry_seconds, timeout=opts.timeout_seconds,
-                              deadline=opts.read_deadline_seconds, max_bytes=5_000_000)
-                   for f in opts.extra_ics]
-        rt.offices[office.id] = OfficeRuntime(conn, Connection(office, opts), caches)
-    return rt.offices[office.id]
-
-
-# -- hooks -------------------------------------------------------------------------------------
-
-
-@hookimpl
-def plugin_settings(name: str) -> type[BaseModel] | None:
-    return CaldavSettings if name == NAME else None
+    caches: list[busy_cache.BusyCache]
 
 
 def check(config: Config, now: datetime) -> tuple[bool, list[str]]:
@@ -432,104 +374,125 @@ def _check_command(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-@hookimpl
-def register_commands(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "caldav-check", help="read each office's CalDAV calendar once and say what is wrong")
-    parser.set_defaults(func=_check_command)
+class Caldav(Plugin):
+    """The CalDAV calendars of every office with `backend: caldav`: per office two connections
+    and the busy-time caches (the calendar's, and one per `extra_ics` feed)."""
 
+    settings_model = CaldavSettings
+    settings: CaldavSettings
 
-@hookimpl
-def startup(ctx: Context):  # type: ignore[no-untyped-def]
-    offices = [o for o in ctx.config.offices if o.calendar.backend == NAME]
-    if not offices:
-        return None
+    def __init__(self, name: str, settings: CaldavSettings) -> None:
+        super().__init__(name, settings)
+        self.offices: dict[str, OfficeRuntime] = {}  # by office id
+        self._session: aiohttp.ClientSession | None = None  # for `extra_ics` feeds
+        self._task: asyncio.Task[None] | None = None
 
-    async def start() -> None:
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    def caches(self) -> list[busy_cache.BusyCache]:
+        return [c for o in self.offices.values() for c in o.caches]
+
+    def office_runtime(self, ctx: Context, office: Office) -> OfficeRuntime:
+        """The connections and busy-time caches of a CalDAV office (built on first use)."""
+        if office.id not in self.offices:
+            opts = _options(office)
+            conn = Connection(office, opts)
+
+            async def on_fresh(items: list[busy_cache.Busy], frm: datetime, to: datetime) -> None:
+                await busy_cache.report_conflicts(ctx, office, items, frm, to)
+
+            horizon = timedelta(days=ctx.config.booking.horizon_days)
+            caches = [busy_cache.BusyCache(
+                f"{office.id} caldav {conn.host}", conn.aread,
+                ttl=timedelta(seconds=opts.cache_seconds),
+                retry=timedelta(seconds=opts.retry_seconds), horizon=horizon,
+                deadline=opts.read_deadline_seconds, on_fresh=on_fresh, source=conn,
+                unchanged=conn.aunchanged)]
+            caches += [busy_cache.feed_cache(
+                ctx, office, f, self._http(), cache_seconds=opts.extra_ics_cache_seconds,
+                retry_seconds=opts.retry_seconds, timeout=opts.timeout_seconds,
+                deadline=opts.read_deadline_seconds, max_bytes=5_000_000)
+                for f in opts.extra_ics]
+            self.offices[office.id] = OfficeRuntime(conn, Connection(office, opts), caches)
+        return self.offices[office.id]
+
+    @hookimpl
+    def register_commands(self, subparsers: argparse._SubParsersAction) -> None:
+        parser = subparsers.add_parser(
+            "caldav-check", help="read each office's CalDAV calendar once and say what is wrong")
+        parser.set_defaults(func=_check_command)
+
+    @hookimpl
+    def startup(self, ctx: Context) -> None:
+        offices = [o for o in ctx.config.offices if o.calendar.backend == self.name]
         for office in offices:  # bad options fail at start-up; the server is not contacted
-            office_runtime(ctx, office)
-        settings: CaldavSettings = ctx.settings(NAME) or CaldavSettings()
-        if settings.background_refresh:
-            rt = _runtime(ctx)
-            rt.task = asyncio.create_task(
-                refresh_loop(rt.caches, ctx, lambda c: c.ttl.total_seconds()),
+            self.office_runtime(ctx, office)
+        if offices and self.settings.background_refresh:
+            self._task = asyncio.create_task(
+                busy_cache.refresh_loop(self.caches, ctx, lambda c: c.ttl.total_seconds()),
                 name="amtsbote-caldav-refresh")
 
-    return start()
-
-
-@hookimpl
-def shutdown(ctx: Context):  # type: ignore[no-untyped-def]
-    rt = _RUNTIMES.pop(id(ctx), None)
-    if rt is None:
-        return None
-
-    async def stop() -> None:
-        if rt.task is not None:
-            rt.task.cancel()
-            await asyncio.gather(rt.task, return_exceptions=True)
-        for o in rt.offices.values():
+    @hookimpl
+    async def shutdown(self, ctx: Context) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        offices, self.offices = self.offices, {}
+        for o in offices.values():
             for cache in o.caches:
                 await cache.close()
             o.connection.close()
             o.writer.close()
-        if rt.session is not None:
-            await rt.session.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
-    return stop()
+    @hookimpl
+    def calendar_busy(self, ctx: Context, backend: str, office: Office, start: datetime,
+                      end: datetime) -> Awaitable[list[BusyInterval]] | None:
+        if backend != self.name:
+            return None
+        return busy_cache.busy_views(self.office_runtime(ctx, office).caches, ctx, office,
+                                     start, end)
 
+    async def _write(self, ctx: Context, office: Office, a: AppointmentView, op: str) -> None:
+        """Make the office calendar match the appointment as it is now in the database (the
+        outbox may run an old `create` after a reschedule or cancellation: it then writes the
+        current state, never a stale one)."""
+        conn = self.office_runtime(ctx, office).writer
+        cancelled = op == "delete" or a.status == "cancelled"
+        try:
+            if cancelled and conn.opts.on_cancel == "delete":
+                await conn.run(conn.remove, a.reference)
+                return
+            lang = ctx.config.default_language
+            service = ctx.config.service(a.service)
+            event = appointment_event(a, office,
+                                      service.name.get(lang) if service else a.service,
+                                      personal_data=conn.opts.personal_data, lang=lang,
+                                      cancelled=cancelled)
+            ics = calendar_of([event], office).to_ical().decode()
+            await conn.run(conn.put, a.counter, a.reference, ics)
+        except (CalendarWriteError, ConfigError):
+            raise
+        except Exception as exc:  # retried by the outbox; say what, not where
+            raise CalendarWriteError(f"{conn.host}: {_describe(exc)}") from None
 
-@hookimpl
-def calendar_busy(ctx: Context, backend: str, office: Office, start: datetime, end: datetime):  # type: ignore[no-untyped-def]
-    if backend != NAME:
-        return None
+    @hookimpl
+    def calendar_create_event(self, ctx: Context, backend: str, office: Office,
+                              appointment: AppointmentView) -> Awaitable[None] | None:
+        return self._write(ctx, office, appointment, "create") if backend == self.name else None
 
-    async def busy() -> list[BusyInterval]:
-        caches = office_runtime(ctx, office).caches
-        return [b.view() for b in await busy_from(caches, ctx, office, start, end)]
+    @hookimpl
+    def calendar_update_event(self, ctx: Context, backend: str, office: Office,
+                              appointment: AppointmentView) -> Awaitable[None] | None:
+        return self._write(ctx, office, appointment, "update") if backend == self.name else None
 
-    return busy()
-
-
-async def _write(ctx: Context, office: Office, a: AppointmentView, op: str) -> None:
-    """Make the office calendar match the appointment as it is now in the database (the outbox
-    may run an old `create` after a reschedule or cancellation: it then writes the current
-    state, never a stale one)."""
-    conn = office_runtime(ctx, office).writer
-    cancelled = op == "delete" or a.status == "cancelled"
-    try:
-        if cancelled and conn.opts.on_cancel == "delete":
-            await conn.run(conn.remove, a.reference)
-            return
-        lang = ctx.config.default_language
-        service = ctx.config.service(a.service)
-        event = appointment_event(a, office, service.name.get(lang) if service else a.service,
-                                  personal_data=conn.opts.personal_data, lang=lang,
-                                  cancelled=cancelled)
-        await conn.run(conn.put, a.counter, a.reference, calendar_of([event], office).to_ical()
-                       .decode())
-    except (CalendarWriteError, ConfigError):
-        raise
-    except Exception as exc:  # retried by the outbox; say what, not where
-        raise CalendarWriteError(f"{conn.host}: {_describe(exc)}") from None
-
-
-@hookimpl
-def calendar_create_event(ctx: Context, backend: str, office: Office, appointment: AppointmentView):  # type: ignore[no-untyped-def]
-    return _write(ctx, office, appointment, "create") if backend == NAME else None
-
-
-@hookimpl
-def calendar_update_event(ctx: Context, backend: str, office: Office, appointment: AppointmentView):  # type: ignore[no-untyped-def]
-    return _write(ctx, office, appointment, "update") if backend == NAME else None
-
-
-@hookimpl
-def calendar_delete_event(ctx: Context, backend: str, office: Office, appointment: AppointmentView):  # type: ignore[no-untyped-def]
-    return _write(ctx, office, appointment, "delete") if backend == NAME else None
-
-
-@hookimpl
-def message_catalogs() -> list[Path]:
-    """The calendar conflict notices (shared with the ics plugin)."""
-    return sorted(Path(__file__).with_name("locales").glob("calendar.*.po"))
+    @hookimpl
+    def calendar_delete_event(self, ctx: Context, backend: str, office: Office,
+                              appointment: AppointmentView) -> Awaitable[None] | None:
+        return self._write(ctx, office, appointment, "delete") if backend == self.name else None

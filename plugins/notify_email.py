@@ -2,11 +2,12 @@
 
 Called through the `notify` hook from the outbox worker, never while a citizen waits. Only
 appointments with an e-mail address get mail, in the appointment's language (texts from
-`{de,en}.email.po`). Mails are proper MIME: a text part, an HTML part and, for bookings,
-changes and cancellations, an iCalendar attachment (METHOD:PUBLISH, UID from the reference,
-Europe/Berlin VTIMEZONE, SEQUENCE growing with each change). SMTP (aiosmtplib) with STARTTLS or
-implicit TLS and login (UTF-8 passwords work); user name and password come from environment
-variables named in config.yml.
+`locales/email.{de,en}.po`, layout from `templates/email.html`), with the citizen's link to
+the appointment page when a page plugin answers `appointment_link`. Mails are proper MIME: a
+text part, an HTML part and, for bookings, changes and cancellations, an iCalendar attachment
+(METHOD:PUBLISH, UID from the reference, Europe/Berlin VTIMEZONE, SEQUENCE growing with each
+change). SMTP (aiosmtplib) with STARTTLS or implicit TLS and login (UTF-8 passwords work); user
+name and password come from environment variables named in config.yml.
 
 A temporary failure (server down, 4xx) raises, so the outbox retries with backoff; a recipient
 the server refuses for good (5xx) is logged by appointment id and dropped.
@@ -32,13 +33,13 @@ from babel.dates import format_date
 from icalendar import Calendar, Event
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from assistant.plugin import BABEL_LOCALE, hookimpl, t, when
-from plugins.appointment_page import personal_link
+from assistant.plugin import BABEL_LOCALE, Plugin, hookimpl, t, when
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from assistant.plugin import AppointmentView, Context, Office, Service
 
-NAME = "email"
 EVENTS = ("booked", "rescheduled", "cancelled", "reminder")
 HTML_LAYOUT = Template((Path(__file__).with_name("templates") / "email.html").read_text("utf-8"))
 
@@ -99,30 +100,36 @@ class MailDeferred(Exception):
     """The server wants the mail later; the outbox retries."""
 
 
-@hookimpl
-def plugin_settings(name: str) -> type[BaseModel] | None:
-    return EmailSettings if name == NAME else None
+class Email(Plugin):
+    """Sends the mails of the `notify` events to appointments with an e-mail address."""
 
+    settings_model = EmailSettings
+    settings: EmailSettings
 
-@hookimpl
-def startup(ctx: Context) -> None:
-    s: EmailSettings = ctx.settings(NAME)
-    for env in (s.username_env, s.password_env):
-        if env and not os.environ.get(env):
-            log.error("email: environment variable %s is not set; mails will wait in the outbox "
-                      "until it is", env)
+    @hookimpl
+    def startup(self, ctx: Context) -> None:
+        s = self.settings
+        for env in (s.username_env, s.password_env):
+            if env and not os.environ.get(env):
+                log.error("email: environment variable %s is not set; mails will wait in the "
+                          "outbox until it is", env)
 
+    @hookimpl
+    def notify(self, ctx: Context, event: str, appointment: AppointmentView,
+               extra: dict[str, Any]) -> Awaitable[None] | None:
+        if not appointment.email or event not in self.settings.events:
+            return None
+        return send(ctx, self.settings, event, appointment)
 
-@hookimpl
-def notify(ctx: Context, event: str, appointment: AppointmentView, extra: dict[str, Any]):  # type: ignore[no-untyped-def]
-    s: EmailSettings = ctx.settings(NAME)
-    if not appointment.email or event not in s.events:
-        return None
-    return send(ctx, s, event, appointment)
+    @hookimpl
+    def message_catalogs(self) -> list[Path]:
+        return sorted(Path(__file__).with_name("locales").glob("email.*.po"))
 
 
 async def send(ctx: Context, s: EmailSettings, event: str, a: AppointmentView) -> None:
-    link = await personal_link(ctx, a) if event != "cancelled" else None
+    link = None
+    if event != "cancelled":  # the page to move or cancel it, if a page plugin is on
+        link = await ctx.call_first("appointment_link", ctx=ctx, appointment=a)
     try:
         msg = build_message(ctx, s, event, a, link)
     except (ValueError, HeaderParseError, LookupError) as exc:
@@ -332,8 +339,3 @@ def build_message(ctx: Context, s: EmailSettings, event: str, a: AppointmentView
                            params={"method": "PUBLISH", "charset": "utf-8"})
     msg["Content-Language"] = lang  # after the body: set_content drops Content-* headers
     return msg
-
-
-@hookimpl
-def message_catalogs() -> list[Path]:
-    return sorted(Path(__file__).with_name("locales").glob("email.*.po"))

@@ -16,14 +16,13 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant.plugin import Policy, Report, hookimpl, purge
+from assistant.plugin import Plugin, Policy, Report, hookimpl, purge
 
 if TYPE_CHECKING:
     from assistant.plugin import Config, Context
 
 NAME = "retention"
 log = logging.getLogger(__name__)
-_tasks: dict[int, asyncio.Task[None]] = {}
 
 
 class RetentionSettings(BaseModel):
@@ -37,11 +36,6 @@ class RetentionSettings(BaseModel):
     outbox_done_days: float = Field(default=7, gt=0)
 
 
-@hookimpl
-def plugin_settings(name: str) -> type[BaseModel] | None:
-    return RetentionSettings if name == NAME else None
-
-
 def policy(config: Config, s: RetentionSettings | None) -> Policy:
     s = s or RetentionSettings()
     return Policy.from_config(config, delivery_days=s.delivery_days,
@@ -49,41 +43,51 @@ def policy(config: Config, s: RetentionSettings | None) -> Policy:
                               outbox_done_days=s.outbox_done_days)
 
 
-async def run_once(ctx: Context, dry_run: bool = False) -> Report:
-    report = await purge(ctx.db, policy(ctx.config, ctx.settings(NAME)), ctx.now(), dry_run)
-    if any(report.as_dict().values()):
-        log.info("retention: %s", report.as_dict())
-    return report
+class Retention(Plugin):
+    """Applies the retention policy after start-up and then every `every_minutes`."""
 
+    settings_model = RetentionSettings
+    settings: RetentionSettings | None
 
-async def _loop(ctx: Context, s: RetentionSettings) -> None:
-    await asyncio.sleep(s.first_run_after_seconds)
-    while True:
-        try:
-            await run_once(ctx)
-        except Exception:  # keep running; the next round tries again
-            log.exception("retention run failed")
-        await asyncio.sleep(s.every_minutes * 60)
+    def __init__(self, name: str, settings: RetentionSettings | None) -> None:
+        super().__init__(name, settings)
+        self._task: asyncio.Task[None] | None = None
 
+    async def run_once(self, ctx: Context, dry_run: bool = False) -> Report:
+        report = await purge(ctx.db, policy(ctx.config, self.settings), ctx.now(), dry_run)
+        if any(report.as_dict().values()):
+            log.info("retention: %s", report.as_dict())
+        return report
 
-@hookimpl
-def startup(ctx: Context) -> None:
-    s: RetentionSettings = ctx.settings(NAME) or RetentionSettings()
-    _tasks[id(ctx)] = asyncio.create_task(_loop(ctx, s), name="amtsbote-retention")
+    async def _loop(self, ctx: Context) -> None:
+        s = self.settings or RetentionSettings()
+        await asyncio.sleep(s.first_run_after_seconds)
+        while True:
+            try:
+                await self.run_once(ctx)
+            except Exception:  # keep running; the next round tries again
+                log.exception("retention run failed")
+            await asyncio.sleep(s.every_minutes * 60)
 
+    @hookimpl
+    def startup(self, ctx: Context) -> None:
+        self._task = asyncio.create_task(self._loop(ctx), name="amtsbote-retention")
 
-@hookimpl
-def shutdown(ctx: Context):  # type: ignore[no-untyped-def]
-    task = _tasks.pop(id(ctx), None)
-    if task is None:
-        return None
+    @hookimpl
+    async def shutdown(self, ctx: Context) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
-    async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return stop()
+    @hookimpl
+    def register_commands(self, subparsers: argparse._SubParsersAction) -> None:
+        p = subparsers.add_parser("retention", help="delete personal data that is due (see "
+                                  "docs/notifications.md)")
+        p.add_argument("retention_command", choices=["run"])
+        p.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
+        p.set_defaults(func=_command)
 
 
 # -- command line ------------------------------------------------------------------------------
@@ -102,12 +106,3 @@ def _command(args: argparse.Namespace) -> int:
     report = asyncio.run(run())
     print(json.dumps({"dry_run": args.dry_run, **report.as_dict()}, indent=2))
     return 0
-
-
-@hookimpl
-def register_commands(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("retention", help="delete personal data that is due (see "
-                              "docs/notifications.md)")
-    p.add_argument("retention_command", choices=["run"])
-    p.add_argument("--dry-run", action="store_true", help="only count what would be deleted")
-    p.set_defaults(func=_command)

@@ -1,4 +1,4 @@
-"""SMS gateway over Twilio's Messages REST API: the `send_sms` hook.
+"""SMS gateway `twilio` over Twilio's Messages REST API: the `send_sms` hook.
 
 Uses twilio's own client with its asyncio HTTP client (`messages.create_async`), so nothing
 blocks the event loop. Account SID, auth token and sender come from environment variables;
@@ -16,14 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
-from assistant.plugin import hookimpl
+from assistant.plugin import Plugin, hookimpl
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
+
     from assistant.plugin import Context
 
 log = logging.getLogger(__name__)
-
-NAME = "twilio"
 
 
 class TwilioSettings(BaseModel):
@@ -89,31 +89,32 @@ class TwilioGateway:
         return str(message.sid)
 
 
-_gateways: dict[int, TwilioGateway] = {}
+class Twilio(Plugin):
+    """The `send_sms` gateway: one Twilio client per application."""
 
+    settings_model = TwilioSettings
+    settings: TwilioSettings
 
-@hookimpl
-def plugin_settings(name: str) -> type[BaseModel] | None:
-    return TwilioSettings if name == NAME else None
+    def __init__(self, name: str, settings: TwilioSettings) -> None:
+        super().__init__(name, settings)
+        self.gateway: TwilioGateway | None = None
 
+    def _gateway(self) -> TwilioGateway:
+        if self.gateway is None:
+            self.gateway = TwilioGateway(self.settings)
+            self.gateway.start()
+        return self.gateway
 
-@hookimpl
-def startup(ctx: Context) -> None:
-    gateway = TwilioGateway(ctx.settings(NAME) or TwilioSettings())
-    gateway.start()
-    _gateways[id(ctx)] = gateway
+    @hookimpl
+    def startup(self, ctx: Context) -> None:
+        self._gateway()
 
+    @hookimpl
+    async def shutdown(self, ctx: Context) -> None:
+        gateway, self.gateway = self.gateway, None
+        if gateway is not None:
+            await gateway.stop()
 
-@hookimpl
-def shutdown(ctx: Context):  # type: ignore[no-untyped-def]
-    gateway = _gateways.pop(id(ctx), None)
-    return gateway.stop() if gateway else None
-
-
-@hookimpl
-def send_sms(ctx: Context, to: str, body: str):  # type: ignore[no-untyped-def]
-    gateway = _gateways.get(id(ctx))
-    if gateway is None:
-        gateway = _gateways[id(ctx)] = TwilioGateway(ctx.settings(NAME) or TwilioSettings())
-        gateway.start()
-    return gateway.send(to, body)
+    @hookimpl
+    def send_sms(self, ctx: Context, to: str, body: str) -> Awaitable[str]:
+        return self._gateway().send(to, body)

@@ -1,4 +1,4 @@
-"""Jitsi Meet video provider: unguessable room names, optional JWT (Jitsi's token format)."""
+"""Jitsi Meet video provider `jitsi`: unguessable room names, optional JWT (Jitsi's tokens)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 import jwt
 from pydantic import BaseModel, ConfigDict
 
-from assistant.plugin import Meeting, hookimpl
+from assistant.plugin import Meeting, Plugin, hookimpl
 
 if TYPE_CHECKING:
-    from assistant.plugin import Context
+    from collections.abc import Awaitable
 
-NAME = "jitsi"
+    from assistant.plugin import Context
 
 
 class JitsiSettings(BaseModel):
@@ -27,11 +27,6 @@ class JitsiSettings(BaseModel):
     secret_env: str = "JITSI_APP_SECRET"
     token_hours: int = 4
     room_prefix: str = "amtsbote"
-
-
-@hookimpl
-def plugin_settings(name: str) -> type[BaseModel] | None:
-    return JitsiSettings if name == NAME else None
 
 
 def _token(s: JitsiSettings, room: str, moderator: bool, name: str, now: datetime) -> str:
@@ -52,22 +47,29 @@ def _token(s: JitsiSettings, room: str, moderator: bool, name: str, now: datetim
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
-@hookimpl
-def video_create_meeting(ctx: Context, provider: str, topic: str, start: datetime | None):  # type: ignore[no-untyped-def]
-    if provider != NAME:
-        return None
-    s: JitsiSettings = ctx.settings(NAME) or JitsiSettings()
+class Jitsi(Plugin):
+    """Creates meetings when `video.provider` names this plugin."""
 
-    async def create() -> Meeting:
-        room = f"{s.room_prefix}-{secrets.token_urlsafe(18).replace('_', '').replace('-', '')}"
-        url = f"{s.base_url.rstrip('/')}/{room}"
-        if s.app_id:
-            now = start or ctx.now()
-            return Meeting(
-                citizen_url=f"{url}?jwt={_token(s, room, False, 'Bürger/in', now)}",
-                staff_url=f"{url}?jwt={_token(s, room, True, 'Mitarbeiter/in', now)}",
-                room=room,
-            )
-        return Meeting(citizen_url=url, staff_url=url, room=room)
+    settings_model = JitsiSettings
+    settings: JitsiSettings
 
-    return create()
+    @hookimpl
+    def video_create_meeting(self, ctx: Context, provider: str, topic: str,
+                             start: datetime | None) -> Awaitable[Meeting] | None:
+        if provider != self.name:
+            return None
+        s = self.settings
+
+        async def create() -> Meeting:
+            room = f"{s.room_prefix}-{secrets.token_urlsafe(18).replace('_', '').replace('-', '')}"
+            url = f"{s.base_url.rstrip('/')}/{room}"
+            if s.app_id:
+                now = start or ctx.now()
+                return Meeting(
+                    citizen_url=f"{url}?jwt={_token(s, room, False, 'Bürger/in', now)}",
+                    staff_url=f"{url}?jwt={_token(s, room, True, 'Mitarbeiter/in', now)}",
+                    room=room,
+                )
+            return Meeting(citizen_url=url, staff_url=url, room=room)
+
+        return create()

@@ -18,7 +18,7 @@ from assistant.config import ConfigError
 from assistant.storage.models import OutboxItem
 from assistant.testing import Harness, free_port
 from assistant.testing.peers.radicale import Radicale, add_event, caldav_options, events_with_uid
-from assistant.views import AppointmentView
+from assistant.values import AppointmentView
 from tests.conftest import BERLIN, NOW
 from tests.support.calendars import office_calendar
 
@@ -355,11 +355,10 @@ async def test_admin_check_reads_each_calendar_once(radicale: Radicale) -> None:
 async def test_refresh_reads_in_full_only_when_staff_changed_something(radicale: Radicale) -> None:
     """Amtsbote's own writes do not make it re-read a big calendar: a sync-collection REPORT
     lists what changed, and only other entries cause a full read."""
-    from plugins.calendar_caldav import office_runtime
-
     cal = radicale.new_calendar()
     async with Harness(office_calendar("caldav", caldav_options(radicale, cal)), now=NOW) as h:
-        cache = office_runtime(h.ctx, h.ctx.config.office("meissen")).caches[0]
+        caldav = h.ctx.pm.get_plugin("caldav")
+        cache = caldav.office_runtime(h.ctx, h.ctx.config.office("meissen")).caches[0]
         await starts(h, at(TUE, 8), at(TUE, 12))
         assert (cache.fetches, cache.checks) == (1, 0)
         await book(h, at(TUE, 9))

@@ -17,7 +17,7 @@ from assistant.config import load_config
 from assistant.messages import Incoming, Reply
 from assistant.testing import Harness
 from assistant.testing.peers.twilio_api import running
-from channels.twilio_common import converse
+from assistant.twilio_channels import converse
 from tests.conftest import BERLIN, NOW
 
 CONFIG = Path(__file__).parent / "configs" / "twilio.yml"
@@ -80,7 +80,7 @@ async def test_an_office_may_take_caller_id_as_proof(monkeypatch: pytest.MonkeyP
 
 
 def test_caller_id_is_no_proof_unless_configured() -> None:
-    from channels.voice import VoiceSettings
+    from channels.voice.settings import VoiceSettings
 
     assert VoiceSettings().caller_id_is_proof is False
     assert load_config(Path(__file__).parent.parent / "config.yml").channels["voice"][

@@ -19,7 +19,7 @@ from assistant.i18n import LOCALES, has, read_catalogs, t
 from assistant.plugins import catalog_files, create_manager, installed_catalog_files
 
 ROOT = Path(__file__).resolve().parent.parent
-USE = re.compile(r'(?:(?<![.\w])t|talk\.say|talk\.button|_say|Reply\(text=t)'
+USE = re.compile(r'(?:(?<![.\w])t|turn\.say|turn\.button|_say|Reply\(text=t)'
                  r'\(\s*"([a-z_]+(?:\.[a-z_]+)+)"')
 # A key read by a prefix: f"mode.{a.mode}", "reask." + task.step, startswith("webchat.ui.").
 PREFIX = re.compile(r'''f?["']([a-z_]+(?:\.[a-z_]+)*)\.(?:\{|["'])''')

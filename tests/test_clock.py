@@ -96,7 +96,7 @@ def test_the_scan_finds_wall_clock_reads_however_they_are_imported() -> None:
     assert wall_clock_reads("from assistant import context\nnow = context.utcnow()")
     assert not wall_clock_reads("import time\nstarted = time.monotonic(); time.perf_counter()")
     assert not wall_clock_reads("import time\ntime.strftime('%Y', t); time.localtime(0)")
-    assert not wall_clock_reads("now = ctx.now()\nday = now.date()\ntoday = talk.now")
+    assert not wall_clock_reads("now = ctx.now()\nday = now.date()\ntoday = turn.now")
     assert not wall_clock_reads("from datetime import datetime\nd = datetime.fromisoformat(s)")
 
 

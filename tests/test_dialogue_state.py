@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from assistant.booking import availability, book
-from assistant.dialogue.talk import STATE_VERSION, ConversationState
+from assistant.dialogue.turn import STATE_VERSION, ConversationState
 from assistant.storage.models import Conversation
 from assistant.testing import Harness
 from tests.conftest import NOW

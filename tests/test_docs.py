@@ -139,6 +139,21 @@ class Notifier:
         self.events.append(event)
 
 
+@dataclass
+class LinkingNotifier:
+    """A notifier that puts the citizen's link to the appointment page into its message."""
+
+    links: list[str | None] = field(default_factory=list)
+
+    @hookimpl
+    def notify(self, ctx: Any, event: str, appointment: Any, extra: dict[str, Any]) -> Any:
+        async def send() -> None:
+            self.links.append(await ctx.call_first("appointment_link", ctx=ctx,
+                                                   appointment=appointment))
+
+        return send()
+
+
 class Trace(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -155,6 +170,7 @@ class Run:
     secrets: list[str]
     gateway: SmsGateway
     notifier: Notifier
+    linker: LinkingNotifier
 
 
 @pytest.fixture(scope="module")
@@ -167,14 +183,14 @@ async def traced() -> AsyncIterator[Run]:
     level, alembic_level = logger.level, alembic.level  # cli.main sets alembic's
     logger.addHandler(trace)
     logger.setLevel(logging.INFO)
-    gateway, notifier = SmsGateway(), Notifier()
+    gateway, notifier, linker = SmsGateway(), Notifier(), LinkingNotifier()
     try:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv(TRACE_ENV, "1")
             config = load_config(ROOT / "config.yml")
             config = config.model_copy(update={"channels": {**config.channels, "sms": {}}})
             assert cli.main(["-c", str(ROOT / "config.yml"), "plugins"]) == 0
-            async with Harness(config=config, plugins=[gateway, notifier]) as h:
+            async with Harness(config=config, plugins=[gateway, notifier, linker]) as h:
                 await h.http()
                 ctx, origin = h.ctx, Origin("sms", PHONE, "de")
                 frm = ctx.now() + timedelta(days=2)
@@ -208,7 +224,7 @@ async def traced() -> AsyncIterator[Run]:
     for line in trace.lines:
         if m := re.match(r"hook (\w+) \[(.*?)\] ", line):
             calls.setdefault(m[1], set()).update(p for p in m[2].split(", ") if p != "-")
-    yield Run(trace.lines, calls, secrets, gateway, notifier)
+    yield Run(trace.lines, calls, secrets, gateway, notifier, linker)
 
 
 def test_every_hook_is_called_with_an_implementation(traced: Run) -> None:
@@ -219,6 +235,9 @@ def test_every_hook_is_called_with_an_implementation(traced: Run) -> None:
     # Tracing wraps the awaitables hooks return; what they do is unchanged.
     assert traced.notifier.events == ["booked", "rescheduled", "reminder", "cancelled"]
     assert [to for to, _ in traced.gateway.sent] == [PHONE]
+    booked, moved, reminded, cancelled = traced.linker.links  # the page plugin `termin`
+    assert all(link and "/termin/" in link for link in (booked, moved, reminded))
+    assert moved != booked and cancelled is None
 
 
 def test_the_trace_names_hooks_plugins_and_times_but_no_citizen_data(traced: Run) -> None:

@@ -40,6 +40,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from assistant.booking import references
+from assistant.booking.busy_cache import Busy, BusyCache
 from assistant.config import CalendarCfg, Config, load_config
 from assistant.i18n import t
 from assistant.outbox import MAX_BACKOFF
@@ -54,8 +55,7 @@ from assistant.testing.peers.radicale import (
     caldav_options,
 )
 from assistant.testing.peers.smtp import SMTPPeer
-from assistant.views import CalendarUnavailable
-from plugins.calendar_cache import Busy, BusyCache
+from assistant.values import CalendarUnavailable
 from tests.conftest import NOW
 
 OUTAGE_SECONDS = float(os.environ.get("AMTSBOTE_PEER_OUTAGE_SECONDS", "20"))
@@ -518,7 +518,7 @@ async def test_after_the_calendar_resumes_each_appointment_is_one_event(paused: 
 
 
 async def test_the_hang_is_logged_without_personal_data(paused: Outage) -> None:
-    waited = [r for r in paused.log if r.name == "plugins.calendar_cache"
+    waited = [r for r in paused.log if r.name == "assistant.booking.busy_cache"
               and r.levelno == logging.WARNING and "no answer within" in r.getMessage()]
     assert waited, "the stale answers were not logged"
     for r in paused.log:

@@ -12,7 +12,7 @@ from assistant.booking.book import Citizen, Origin, book_now
 from assistant.booking.cancel import cancel
 from assistant.http.ics_feed import create_feed_token
 from assistant.testing import Harness
-from assistant.views import AppointmentView
+from assistant.values import AppointmentView
 from tests.conftest import BERLIN, NOW
 from tests.support.calendars import CONFIG, office_calendar
 

@@ -2,7 +2,7 @@
 
 The core (assistant/) imports none of actions/, channels/, plugins/; those import the core
 only through the plugin API, `assistant.plugin`. Every import counts: at module level, inside
-functions and under `if TYPE_CHECKING:`.
+functions and under `if TYPE_CHECKING:`. No plugin imports another plugin or a channel.
 
 No test module imports another test module: what several share is a conftest.py fixture or a
 module under tests/support/. The benchmarks (bench/) import the test kit (`assistant.testing`),
@@ -12,6 +12,7 @@ not tests/.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,6 +115,58 @@ def test_the_core_rule_sees_every_kind_of_import(tmp_path: Path, monkeypatch: py
     with pytest.raises(AssertionError,
                        match=r"assistant/x\.py:\d+: imports (actions|channels|plugins)\."):
         test_the_core_imports_no_flows_channels_or_plugins()
+
+
+# -- plugins stand alone ------------------------------------------------------------------------
+
+# A plugin is one module (or one package) that uses the core through the plugin API and never
+# another plugin: what two plugins share is a core library behind `assistant.plugin` (the
+# calendar backends' `busy_cache`, the text channels' `text_channels` and `twilio_channels`).
+ALONE = ("plugins", "channels")
+
+
+def own_module(path: Path) -> str:
+    """`plugins.email` for plugins/email.py; the package `plugins.voice` for any module inside
+    plugins/voice/, which may import its own modules."""
+    parts = [p for p in path.relative_to(ROOT).with_suffix("").parts if p != "__init__"]
+    return ".".join(parts[:2])
+
+
+def test_no_plugin_imports_another_plugin_or_channel() -> None:
+    offending = [where(path, line, module)
+                 for path in files(*ALONE)
+                 for line, module in imported(path)
+                 if top(module) in ("plugins", "channels")
+                 and module != own_module(path) and not module.startswith(own_module(path) + ".")]
+    assert not offending, ("share code through the core (`assistant.plugin`), not by importing "
+                           "another plugin:\n" + "\n".join(offending))
+
+
+@pytest.mark.parametrize(("path", "source", "ok"), [
+    ("plugins/x.py", "from assistant.plugin import busy_cache", True),
+    ("plugins/x.py", "from plugins.calendar_ics import FeedCfg", False),
+    ("plugins/x.py", "from .calendar_ics import FeedCfg", False),
+    ("plugins/x.py", "from . import calendar_ics", False),
+    ("plugins/x.py", "import plugins.calendar_ics", False),
+    ("plugins/x.py", "def f():\n    from plugins.appointment_page import make_token", False),
+    ("plugins/x.py", "if TYPE_CHECKING:\n    from channels.twilio_common import e164", False),
+    ("plugins/mail/__init__.py", "from .render import body", True),
+    ("plugins/mail/render.py", "from plugins.mail.layout import page", True),
+    ("plugins/mail/render.py", "from ..calendar_ics import FeedCfg", False),
+])
+def test_the_plugin_rule_sees_every_kind_of_import(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch, path: str,
+                                                   source: str, ok: bool) -> None:
+    target = tmp_path / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(source + "\n")
+    monkeypatch.setitem(globals(), "ROOT", tmp_path)
+    if ok:
+        test_no_plugin_imports_another_plugin_or_channel()
+    else:
+        with pytest.raises(AssertionError, match=rf"{re.escape(path)}:\d+: imports "
+                                                  r"(plugins|channels)\."):
+            test_no_plugin_imports_another_plugin_or_channel()
 
 
 # -- tests and benchmarks ----------------------------------------------------------------------

@@ -14,7 +14,13 @@ from pydantic import BaseModel, ConfigDict
 from assistant import hookspecs
 from assistant.config import ConfigError, load_config
 from assistant.hookspecs import hookimpl
-from assistant.plugins import create_manager, installed_plugins, new_manager
+from assistant.plugins import (
+    Plugin,
+    create_manager,
+    installed_plugins,
+    new_manager,
+    validated_settings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = [name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction)
@@ -31,8 +37,10 @@ def test_every_hook_is_documented() -> None:
 def test_every_hook_is_implemented_by_a_builtin_and_called_somewhere() -> None:
     implemented: set[str] = set()
     for plugin in installed_plugins():
-        module = importlib.import_module(plugin.module)
-        implemented |= {n for n, f in inspect.getmembers(module, callable)
+        module, _, cls = plugin.module.partition(":")  # a module, or a Plugin class in it
+        loaded = importlib.import_module(module)
+        loaded = getattr(loaded, cls) if cls else loaded
+        implemented |= {n for n, f in inspect.getmembers(loaded, callable)
                         if hasattr(f, "amtsbote_impl")}
     from assistant import testing
 
@@ -84,16 +92,17 @@ def test_a_third_party_plugin_declares_its_own_schema(tmp_path: Path) -> None:
         model_config = ConfigDict(extra="forbid")
         greeting: str
 
-    class ThirdParty:
-        @hookimpl
-        def plugin_settings(self, name: str) -> type[BaseModel] | None:
-            return Settings if name == "jitsi" else None
+    class ThirdParty(Plugin):
+        settings_model = Settings
 
-    pm = create_manager(load_config(ROOT / "config.yml"))
-    assert any(m is not None for m in pm.hook.plugin_settings(name="jitsi"))
-    pm2 = new_manager()
-    pm2.register(ThirdParty())
-    assert pm2.hook.plugin_settings(name="jitsi") == [Settings]
+    (tmp_path / "catalogue.yml").write_text((ROOT / "catalogue.yml").read_text())
+    cfg = tmp_path / "config.yml"
+    cfg.write_text("plugins:\n  greeter:\n    greeting: Moin\ncatalogue: catalogue.yml\n")
+    config = load_config(cfg)
+    assert validated_settings(ThirdParty, config, "greeter").greeting == "Moin"
+    cfg.write_text("plugins:\n  greeter:\n    greting: Moin\ncatalogue: catalogue.yml\n")
+    with pytest.raises(ConfigError, match=r"config\.yml:2: plugins\.greeter\.greeting: Field"):
+        validated_settings(ThirdParty, load_config(cfg), "greeter")
 
 
 def test_enabling_a_plugin_that_is_not_installed_says_so(tmp_path: Path) -> None:

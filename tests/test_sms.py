@@ -26,7 +26,7 @@ from assistant.testing.peers.twilio_api import (
     running,
     twiml,
 )
-from channels.twilio_common import is_gsm7, segments
+from assistant.text_channels import is_gsm7, segments
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.rasa

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from assistant.i18n import t
 from assistant.messages import Button, Reply
+from assistant.text_channels import NumberedOptions, gsm_safe, is_gsm7, segments
+from assistant.twilio_channels import e164, is_mobile
 from channels.sms import keyword, render
-from channels.twilio_common import chosen_option, e164, gsm_safe, is_gsm7, is_mobile, segments
 
 
 def test_segments_follow_gsm7_and_ucs2_limits() -> None:
@@ -31,10 +32,11 @@ def test_buttons_become_numbered_options_within_three_segments() -> None:
     assert body == "Was möchten Sie tun?\n1: Termin buchen\n2: Termin absagen\n" \
                    "Antworten Sie mit 1 oder 2."
     assert [b.payload for b in listed] == ["/book_appointment", "/cancel"]
-    assert chosen_option("2", [b.payload for b in listed]) == "/cancel"
-    assert chosen_option("Nr. 1", [b.payload for b in listed]) == "/book_appointment"
-    assert chosen_option("3", [b.payload for b in listed]) is None
-    assert chosen_option("2 Personen", [b.payload for b in listed]) is None
+    options = NumberedOptions([b.payload for b in listed])
+    assert options.chosen("2") == "/cancel"
+    assert options.chosen("Nr. 1") == "/book_appointment"
+    assert options.chosen("3") is None
+    assert options.chosen("2 Personen") is None
 
 
 def test_long_core_text_uses_the_sms_variant_then_the_short_one() -> None:

@@ -20,15 +20,8 @@ from assistant.config import ConfigError
 from assistant.retention import Policy, purge
 from assistant.storage.models import Appointment, Occupancy, OutboxItem
 from assistant.testing import Harness
-from assistant.views import AppointmentView
-from plugins.appointment_page import (
-    AUDIENCE,
-    link_secret,
-    make_token,
-    personal_link,
-    reference_claim,
-    version_claim,
-)
+from assistant.values import AppointmentView
+from plugins.appointment_page import AUDIENCE, make_token, reference_claim, version_claim
 from tests.support.mail import ANNA, CONFIG, book, link_path
 
 if TYPE_CHECKING:
@@ -46,7 +39,8 @@ async def page_harness(smtp_server: SMTPPeer, monkeypatch: pytest.MonkeyPatch
 
 
 async def path_for(h: Harness, a: AppointmentView) -> str:
-    link = await personal_link(h.ctx, a)
+    """The path of the link notifiers get for `a` (the `appointment_link` hook)."""
+    link = await h.ctx.call_first("appointment_link", ctx=h.ctx, appointment=a)
     assert link and link.startswith("https://termine.kreis-meissen.example/termin/")
     return urlsplit(link).path
 
@@ -119,7 +113,7 @@ async def test_forged_foreign_and_mangled_tokens_show_nothing(page_harness: Harn
     a = await book(h)
     b = await book(h, email="bob@example.org", name="Bob Bauer", days=3)
     client = await h.http()
-    secret = await link_secret(h.ctx)
+    secret = await link_secret(h)
     token_a = make_token(secret, a)
     claims = {"sub": str(a.id), "ref": reference_claim(secret, a.reference),
               "ver": version_claim(secret, a), "aud": AUDIENCE, "exp": int(a.end.timestamp())}
@@ -369,7 +363,7 @@ async def test_a_link_without_a_version_works_until_the_first_change(
     """Links sent before versions were signed keep working while nothing changed."""
     h = page_harness
     a = await book(h)
-    secret = await link_secret(h.ctx)
+    secret = await link_secret(h)
     legacy = jwt.encode({"sub": str(a.id), "ref": reference_claim(secret, a.reference),
                          "aud": AUDIENCE, "exp": int(a.end.timestamp())}, secret,
                         algorithm="HS256")
@@ -380,3 +374,8 @@ async def test_a_link_without_a_version_works_until_the_first_change(
     assert cancelled is not None
     assert (await client.get(f"/termin/{legacy}")).status == 410
     assert (await client.get(f"/termin/{make_token(secret, cancelled)}")).status == 200
+
+
+async def link_secret(h: Harness) -> bytes:
+    """The secret the application's page plugin signs its links with."""
+    return await h.ctx.pm.get_plugin("termin").link_secret(h.ctx)

@@ -12,7 +12,6 @@ import pytest
 
 from assistant.storage.models import Appointment
 from assistant.testing import Harness
-from plugins.appointment_page import personal_link
 from tests.support.mail import CONFIG, book
 
 if TYPE_CHECKING:
@@ -52,7 +51,7 @@ async def test_accessible_pages_and_a_keyboard_only_citizen(
     page = browser_page
     async with Harness(config=CONFIG) as h:
         a = await book(h)
-        link = await personal_link(h.ctx, a)
+        link = await h.ctx.call_first("appointment_link", ctx=h.ctx, appointment=a)
         assert link
         client = await h.http()
         url = str(client.make_url(urlsplit(link).path))

@@ -26,7 +26,7 @@ from assistant.testing.peers.twilio_api import (
     running,
     twiml,
 )
-from channels.voice import spell
+from channels.voice.speech import spell
 from tests.conftest import BERLIN, NOW
 
 pytestmark = pytest.mark.rasa

@@ -14,16 +14,11 @@ from assistant.cli import main
 from assistant.config import load_config
 from assistant.i18n import t, when
 from assistant.messages import Button, Reply
-from channels.voice import (
-    Line,
-    VoiceSettings,
-    collapse_spelled,
-    render,
-    sample_call,
-    speak_times,
-    spell,
-    spoken_when,
-)
+from channels.voice.preview import sample_call
+from channels.voice.settings import VoiceSettings
+from channels.voice.speech import collapse_spelled, speak_times, spell, spoken_when
+from channels.voice.turns import render
+from channels.voice.twiml import TwimlWriter
 from tests.conftest import BERLIN
 
 CONFIG = Path(__file__).parent / "configs" / "twilio.yml"
@@ -110,7 +105,7 @@ def test_speech_model_needs_a_speech_timeout_in_seconds() -> None:
 def test_sample_call_twiml_has_the_documented_gather() -> None:
     config = load_config(CONFIG)
     turns = sample_call(config, "de", datetime(2026, 11, 23, 9, 0, tzinfo=BERLIN))
-    xml = Line(config, VoiceSettings()).twiml(turns[0], 1)
+    xml = TwimlWriter(config, VoiceSettings()).twiml(turns[0], 1)
     root = ElementTree.fromstring(xml)
     gather = root.find("Gather")
     assert gather is not None

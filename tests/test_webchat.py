@@ -27,7 +27,7 @@ from assistant.messages import Reply
 from assistant.plugins import create_manager
 from assistant.storage.models import Appointment, Conversation
 from assistant.testing import Harness
-from channels.webchat import HUB, qr_payload
+from channels.webchat import qr_payload
 from tests.conftest import NOW
 
 CONFIG = Path(__file__).parent / "configs" / "webchat.yml"
@@ -363,7 +363,7 @@ async def test_deliver_pushes_to_an_open_chat_only(chat: Harness) -> None:
 async def test_server_shutdown_closes_sockets_so_browsers_reconnect(chat: Harness) -> None:
     client = await chat.http()
     ws, _ = await hello(client)
-    await client.app[HUB].close_all()
+    await chat.ctx.pm.get_plugin("webchat").server.close_all()
     message = await ws.receive(timeout=5)
     assert ws.closed or message.type.name in ("CLOSE", "CLOSED", "CLOSING")
 

@@ -28,7 +28,7 @@ from assistant.messages import Reply
 from assistant.storage.models import Appointment, Conversation
 from assistant.testing import Harness, free_socket, serve
 from assistant.testing.peers.browser import SCREENSHOTS, watch
-from channels.webchat import HUB, Hub, demo_page
+from channels.webchat import ChatServer, demo_page
 from tests.conftest import NOW
 
 pytestmark = pytest.mark.browser
@@ -47,8 +47,10 @@ class Live:
     host_url: str  # the county's website with the widget snippet
 
     @property
-    def hub(self) -> Hub:
-        return self.app[HUB]
+    def chat_server(self) -> ChatServer:
+        server = self.h.ctx.pm.get_plugin("webchat").server
+        assert server is not None
+        return server
 
 
 @asynccontextmanager
@@ -120,7 +122,7 @@ async def test_widget_books_by_typing_and_clicking_and_survives_a_dropped_connec
         # once the connection is back.
         offline = page.get_by_role("status").filter(has_text="Keine Verbindung")
         await page.context.set_offline(True)
-        await app.hub.close_all()
+        await app.chat_server.close_all()
         await expect(offline).to_be_visible()
         await first_slot.click()
         await expect(log).to_contain_text("wird gesendet")
@@ -140,7 +142,7 @@ async def test_widget_books_by_typing_and_clicking_and_survives_a_dropped_connec
         assert (appt.channel, appt.office_id, appt.service_id) == (
             "webchat", "riesa", "personalausweis")
         await expect(log).to_contain_text(display(appt.reference))
-        assert len(app.hub.open) == 1  # the widget reconnected
+        assert len(app.chat_server.open) == 1  # the widget reconnected
 
         await page.reload()  # another page of the county site: the conversation stays
         await expect(page.get_by_role("log")).to_contain_text(display(appt.reference))
@@ -226,7 +228,7 @@ async def test_full_page_falls_back_to_http_when_websockets_are_blocked(page: Pa
         await expect(log).to_contain_text("Wofür brauchen Sie den Termin")
         await page.get_by_role("button", name="Reisepass").click()
         await expect(log).to_contain_text("In welchem Bürgerbüro")
-        assert app.hub.open == set()  # everything went over POST /webchat/message
+        assert app.chat_server.open == set()  # everything went over POST /webchat/message
         sender = await page.evaluate("window.amtsboteChat.sender")
         async with app.h.ctx.db() as session:
             row = await session.get(Conversation, ("webchat", sender))

@@ -1,17 +1,21 @@
-"""Reading appointments and checking that a citizen may see or change one."""
+"""Reading appointments (`by_id`, `to_view`) and checking that a citizen may see or change one."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import phonenumbers
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.storage.models import Appointment, VerificationFailure
-from assistant.views import AppointmentView
+from assistant.values import AppointmentView
+
+if TYPE_CHECKING:
+    from assistant.context import Context
 
 _FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
@@ -62,7 +66,15 @@ def to_view(a: Appointment) -> AppointmentView:
         created_at=a.created_at,
         updated_at=a.updated_at,
         override_reason=a.override_reason,
+        anonymized=a.anonymized_at is not None,
     )
+
+
+async def by_id(ctx: Context, appointment_id: int) -> AppointmentView | None:
+    """The appointment with this id, whatever its status (None if there is none)."""
+    async with ctx.db() as session:
+        a = await session.get(Appointment, appointment_id)
+        return to_view(a) if a is not None else None
 
 
 def proof_matches(a: Appointment, proof: str) -> bool:
@@ -77,7 +89,10 @@ def proof_matches(a: Appointment, proof: str) -> bool:
         return True
     if a.name_key:
         key = fold(proof)
-        return key == a.name_key or last_name_key(proof) == a.name_key
+        words = proof.replace(",", " ").split()
+        # "Bauer Gottfried", "Schulze, Marcel": the last name first, as on forms
+        swapped = last_name_key(" ".join(reversed(words))) if len(words) == 2 else None
+        return a.name_key in (key, last_name_key(proof), swapped)
     return False
 
 

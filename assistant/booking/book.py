@@ -36,7 +36,7 @@ from assistant.config import Office, Service
 from assistant.outbox import Item, enqueue_all
 from assistant.storage.db import insert_rows
 from assistant.storage.models import Appointment, Occupancy
-from assistant.views import AppointmentView
+from assistant.values import AppointmentView
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -235,8 +235,7 @@ async def _finish(ctx: Context, session: AsyncSession, appointment: Appointment 
     if claim is not None:
         await claim.store(session, 201, view.to_api())
     await session.commit()
-    if ctx.outbox:
-        ctx.outbox.wake()
+    ctx.outbox.wake()
     return view
 
 

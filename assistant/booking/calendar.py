@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from assistant.config import Office
-from assistant.views import BusyInterval, CalendarUnavailable
+from assistant.values import BusyInterval, CalendarUnavailable
 
 if TYPE_CHECKING:
     from assistant.context import Context

@@ -8,7 +8,7 @@ from assistant.booking import occupancy
 from assistant.booking.appointments import to_view
 from assistant.booking.book import Origin, after_change
 from assistant.storage.models import Appointment
-from assistant.views import AppointmentView
+from assistant.values import AppointmentView
 
 if TYPE_CHECKING:
     from assistant.context import Context
@@ -35,6 +35,5 @@ async def cancel(ctx: Context, appointment_id: int, origin: Origin,
         if claim is not None:
             await claim.store(session, 200, view.to_api())
         await session.commit()
-    if ctx.outbox:
-        ctx.outbox.wake()
+    ctx.outbox.wake()
     return view

@@ -25,7 +25,7 @@ from assistant import stats
 from assistant.booking.appointments import find_verified, to_view
 from assistant.ratelimit import requester
 from assistant.storage.models import VerificationFailure
-from assistant.views import AppointmentView
+from assistant.values import AppointmentView
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -21,7 +21,7 @@ from sqlalchemy import or_, select, text, update
 from assistant import stats
 from assistant.ratelimit import requester
 from assistant.storage.models import VideoRequest
-from assistant.views import Meeting
+from assistant.values import Meeting
 
 if TYPE_CHECKING:
     from assistant.booking.book import Origin

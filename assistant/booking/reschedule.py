@@ -19,7 +19,7 @@ from assistant.booking.appointments import to_view
 from assistant.booking.book import Origin, after_change, audit_override, check_slot, held_counter
 from assistant.booking.validation import StaffOverride, lifted
 from assistant.storage.models import Appointment, Occupancy
-from assistant.views import AppointmentView
+from assistant.values import AppointmentView
 
 if TYPE_CHECKING:
     from assistant.context import Context
@@ -77,6 +77,5 @@ async def move(
             audit_override(session, appointment, override, origin, now, need)
         await session.commit()
         view = to_view(appointment)
-    if ctx.outbox:
-        ctx.outbox.wake()
+    ctx.outbox.wake()
     return view

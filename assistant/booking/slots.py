@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.config import BookingCfg, Office, Service
 from assistant.storage.models import Occupancy
-from assistant.views import BusyInterval
+from assistant.values import BusyInterval
 
 CELL = timedelta(minutes=5)
 

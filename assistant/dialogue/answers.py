@@ -102,12 +102,15 @@ def asks_where(text: str) -> bool:
 
 _ANY_OFFICE = re.compile(
     r"\b(egal wo|egal in welche\w*|egal welche\w* (?:büro|bürgerbüro|amt|ort|stadt)|überall"
-    r"|ueberall|irgendwo|any office|anywhere|any location|doesn'?t matter where|wherever"
+    r"|ueberall|irgendwo(?! (?:an|ab|um)?melden| beantragen| hin)|any office|anywhere"
+    r"|any location|doesn'?t matter where|wherever"
     r"|no matter where)\b")
 
 
 _CORRECTION = re.compile(r"\b(oder nee|oder nein|nee doch|nein doch|doch lieber|doch eher"
-                         r"|lieber doch|actually|make it|rather|i mean|ich meine|nee,? doch)\b")
+                         r"|lieber doch|actually|make it|rather|i mean|i meant|ich meine?"
+                         r"|ich meinte|meinte ich|ne,? doch|(?:nee|nein|ne),? moment"
+                         r"|nee,? doch)\b")
 
 
 def corrects_itself(text: str) -> bool:
@@ -140,7 +143,7 @@ _COUNT = {"ein": 1, "eine": 1, "einen": 1, "einem": 1, "1": 1, "a": 1, "one": 1,
 _SHIFT = re.compile(
     r"\b(?:um |by )?(ein|eine|einen|einem|1|a|one|zwei|2|two|drei|3|three|vier|4|four)\s+"
     r"(tag|tage|tagen|day|days|woche|wochen|week|weeks)\s+(?:später|spaeter|nach hinten|weiter"
-    r"|danach|later|on|back|verschieben|schieben|verlegen)|\b(?:push|move|put)\b.{0,30}?\bback\s+"
+    r"|danach|later|on|back|verschieben|schieben|verlegen)|\b(?:push|move|put)\b.{0,60}?\bback\s+"
     r"(?:by\s+)?(a|one|two|2|three|3)\s+(day|days|week|weeks)\b")
 
 
@@ -162,6 +165,47 @@ def relative_day(text: str) -> int | None:
     return -1 if before else 1
 
 
+_WEEKDAYS = {"montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3, "freitag": 4,
+             "samstag": 5, "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3,
+             "friday": 4, "saturday": 5}
+_WEEKDAY_AFTER = re.compile(
+    r"\b(?:(?:den|dem|am|auf den) (?P<de>montag|dienstag|mittwoch|donnerstag|freitag|samstag)"
+    r" (?:danach|darauf|drauf|dernach|drnach)"
+    r"|the (?P<en>monday|tuesday|wednesday|thursday|friday|saturday) (?:after|afterwards|following)"
+    r"|the following (?P<en2>monday|tuesday|wednesday|thursday|friday|saturday))\b")
+
+
+def weekday_after(text: str) -> int | None:
+    """"auf den Dienstag danach", "the Tuesday after": that weekday (0 = Monday) after the
+    day under discussion; None."""
+    m = _WEEKDAY_AFTER.search(_fold(text))
+    return _WEEKDAYS[m.group("de") or m.group("en") or m.group("en2")] if m else None
+
+
+_SAME_AS_BEFORE = {
+    "day": re.compile(r"\b(?:am |den )?(?:gleichen|selben|selbigen) tag|\bsame day\b"),
+    "office": re.compile(r"\b(?:gleiche[ns]?|selbe[ns]?|same) (?:bürgerbüro|buergerbuero|büro|buero"
+                         r"|office|amt|ort|place|location)\b|\bda auch\b|\bthere too\b"),
+}
+
+
+def same_as_before(text: str) -> set[str]:
+    """What a second booking takes from the one before: "am gleichen Tag" (day), "same office"
+    (office)."""
+    folded = _fold(text)
+    return {what for what, rx in _SAME_AS_BEFORE.items() if rx.search(folded)}
+
+
+_CANCELS_IT = re.compile(r"\b(absag\w*|abzusagen|stornier\w*|streich\w*|cancel (?:it"
+                         r"|the appointment|my appointment|that appointment|the whole thing))\b")
+
+
+def cancels_appointment(text: str) -> bool:
+    """"lieber ganz absagen", "just cancel it": the appointment itself is to go (not only the
+    question under way)."""
+    return bool(_CANCELS_IT.search(_fold(text)))
+
+
 def shift_in(text: str) -> int | None:
     """Days to move an appointment by: "um eine Woche nach hinten schieben" -> 7, "two days
     later" -> 2; None when the text names no such shift."""
@@ -171,6 +215,17 @@ def shift_in(text: str) -> int | None:
     count, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
     days = _COUNT.get(count, 1)
     return days * 7 if unit.startswith(("woche", "week")) else days
+
+
+_MOVE = re.compile(r"\b(verschieb\w*|verleg\w*|umleg\w*|umbuch\w*|reschedul\w*|move it|move the"
+                   r"|postpone|push it|change (?:it|the date|the time) to|lieber (?:am|auf)"
+                   r"|rather (?:on|to)|instead)\b")
+
+
+def asks_to_move(text: str) -> bool:
+    """"lieber verschieben auf Donnerstag", "can we move it to Friday": a wish to move the
+    appointment (at the question whether to cancel it)."""
+    return bool(_MOVE.search(_fold(text)))
 
 
 def any_office(text: str) -> bool:
@@ -189,8 +244,10 @@ _CONFUSED = re.compile(
 def follows_up(text: str) -> bool:
     """"Und Großenhain?", "Und am Samstag danach?", "What about Riesa?": a short question that
     continues the one before."""
-    return ("?" in text or not re.search(r"[.!?]", text)) and len(text.split()) <= 8 and bool(
-        re.match(r"\W*(?:und|and|what about|how about|und wie (?:ist es )?mit|und was ist mit"
+    return ("?" in text or not re.search(r"[.!?]", text)) and len(text.split()) <= 12 and bool(
+        re.match(r"\W*(?:(?:ok(?:ay)?|gut|alright|all right|na gut|hm+|so|ach so|achso|danke"
+                 r"|thanks|thank you)\W+)?"
+                 r"(?:und|and|what about|how about|und wie (?:ist es )?mit|und was ist mit"
                  r"|wie sieht'?s (?:mit|in))\b", _fold(text)))
 
 
@@ -298,6 +355,7 @@ def names_a_day(text: str) -> bool:
 _NAME_LEADS = re.compile(
     r"(?<!\w)(?:ich hei(?:ss|ß)e|mein (?:nach)?name (?:ist|lautet|wäre|waere)"
     r"|name(?:\s*ist)?\s*:|name ist|auf den namen|für|fuer|es ist|richtig ist"
+    r"|(?:erst )?(?:der|den) vorname(?:n)?(?: ist)?"
     r"|richtige name ist|my name is|name is"
     r"|i am|i'm|this is|it'?s|it is|call me|under the name|should be|richtig wäre|korrekt ist"
     r"|correct is|richtig heißt|richtig heisst|wie (?:ich )?(?:schon|bereits)"
@@ -455,8 +513,23 @@ def name_in_sentence(text: str, whole_text_ok: bool = True) -> str | None:
     return None
 
 
+_WHOSE_NAME = re.compile(
+    r"\b(?:wessen|whose|welche[nr]? name|which name|meine[nr]?|mine|my name|name (?:vom|von der|des"
+    r"|der|of the|of my)|kind|kindes|sohn|tochter|enkel\w*|mutter|vater|child|son|daughter|mum"
+    r"|mom|dad|father|mother)\b")
+
+
+def asks_whose_name(text: str) -> bool:
+    """A question whose name the booking takes ("Muss da der Name vom Kind rein oder meiner?",
+    "my name or my son's?")."""
+    folded = _fold(text)
+    return "?" in text and bool(re.search(r"\bnamen?\b", folded)) and bool(
+        _WHOSE_NAME.search(folded)) and not re.search(r"\b(warum|wozu|wieso|why|wofuer)\b", folded)
+
+
 _FILLER = re.compile(r"^(?:(?:ok(?:ay)?|ja|jo|gut|na gut|also|nu|well|alright|sure|yes|so|ach so|"
-                     r"klar|gerne?|bitte)[,.!]?\s+)+", re.I)
+                     r"klar|gerne?|bitte|dann|na dann|eben|then|in that case|hm+|äh+|ähm)"
+                     r"[,.!]?\s+)+", re.I)
 
 
 _RELATIVES = (
@@ -552,7 +625,9 @@ def name_in_first_message(text: str) -> str | None:
     if not re.search(r"hei(?:ss|ß)e|mein (?:nach|vor)?name|my (?:last |sur)?name|name is|name ist"
                      r"|auf den namen|unter dem namen|under the name|in the name of"
                      r"|i'm (?-i:[A-Z])|\bname:?\s+(?-i:[A-ZÄÖÜ])"
-                     r"|hier (?:ist|spricht)|this is (?-i:[A-Z])", text, re.I):
+                     r"|hier (?:ist|spricht)|this is (?-i:[A-Z])"
+                     r"|ich bin (?:die |der )?(?:frau |herr )?"
+                     r"(?-i:[A-ZÄÖÜ][a-zäöüß-]+,? [A-ZÄÖÜ][a-zäöüß-]+)", text, re.I):
         return None
     return name_in_sentence(re.sub(r"(?i)\bi'm\b", "I am", text), whole_text_ok=False)
 
@@ -560,7 +635,9 @@ def name_in_first_message(text: str) -> str | None:
 _PROOF_LEADS = re.compile(
     r"(?<!\w)(?:(?:nach)?name(?:n)?\s*(?:ist|lautet|:)?|surname(?:\s*is)?|last name(?:\s*is)?"
     r"|hei(?:ss|ß)e|auf den namen|under|name is|ich bin(?: die| der| de)?(?: frau| herr)?"
-    r"|hier (?:ist|spricht)(?: die| der)?(?: frau| herr)?|(?:mit )?(?:freundlichen|besten|lieben"
+    r"|hier (?:ist|spricht)(?: die| der)?(?: frau| herr)?"
+    r"|^\W*(?:(?:ja|hallo|guten tag|guten morgen|tag|moin|na)\W+)*hier(?= \w)"
+    r"(?! (?:ist|spricht)\b)|(?:mit )?(?:freundlichen|besten|lieben"
     r"|vielen) (?:grüßen|grüssen|gruessen|dank)\W*|(?:viele|liebe|beste) grüße\W*|mfg\W*"
     r"|(?:kind|best|warm) regards\W*|regards\W*)(?!\w)", re.I)
 
@@ -700,6 +777,7 @@ class ContactAnswer:
 _SKIP = re.compile(
     r"\b(ohne|nein|nee|nö|no|nope|nicht nötig|nicht noetig|brauch(?:e)? ich nicht|keine|kein"
     r"|nischt|brauch\w* (?:ich |mer )?ni|brauchen sie nicht|eine telefonnummer brauchen sie nicht"
+    r"|weglassen|lassen wir weg|lass(?:en sie)? das weg|kein bedarf|not necessary|leave it out"
     r"|überspringen|ueberspringen|skip|lieber nicht|not needed|no need|none|don'?t|möchte ich"
     r" nicht|will ich nicht|weiter|next|nichts)\b")
 

@@ -23,8 +23,8 @@ from assistant.booking import references
 from assistant.dialogue import answers, blocks, reading, routing
 from assistant.dialogue.flow import Flow, advance
 from assistant.dialogue.state import conversation
-from assistant.dialogue.talk import ConversationState, Talk
 from assistant.dialogue.tasks import LookupTask, PersonTask, SlotTask, Task
+from assistant.dialogue.turn import ConversationState, Turn
 from assistant.dialogue.understanding import (
     BadPayload,
     Understanding,
@@ -78,267 +78,290 @@ class Dialogue:
     async def _handle(self, msg: Incoming) -> list[Reply]:
         ctx = self.ctx
         now = ctx.now()
-        async with conversation(ctx.db, msg.channel, msg.sender, now) as turn:
-            before = dict(turn.state)
-            state = ConversationState.load(turn.state, self.models)
+        async with conversation(ctx.db, msg.channel, msg.sender, now) as stored:
+            before = dict(stored.state)
+            state = ConversationState.load(stored.state, self.models)
             idle = timedelta(hours=ctx.config.retention.conversation_idle_hours)
             if state.seen and now - state.seen > idle:  # a new visitor at the kiosk
                 state = ConversationState(lang=state.lang)
             if state.lang is None:
                 state.lang = msg.language if msg.language in ("de", "en") else (
                     ctx.config.default_language)
-            talk = Talk(ctx, msg, state, now, flows=self.flows)
+            turn = Turn(ctx, msg, state, now, flows=self.flows)
             text = (msg.text or "").strip()
             try:
                 if not text:
-                    talk.say("error.empty", buttons=blocks.menu(talk))
+                    turn.say("error.empty", buttons=blocks.menu(turn))
                 elif len(text) > ctx.config.server.max_message_chars:
-                    talk.say("error.too_long", max=ctx.config.server.max_message_chars)
-                    self._reask(talk)
+                    turn.say("error.too_long", max=ctx.config.server.max_message_chars)
+                    self._reask(turn)
                 elif not _is_text(text):
-                    talk.say("error.not_text")
-                    self._reask(talk)
+                    turn.say("error.not_text")
+                    self._reask(turn)
                 else:
-                    await self._turn(talk, text)
-                    self._way_out(talk)
+                    await self._turn(turn, text)
+                    self._way_out(turn)
             except Exception:
                 log.exception("dialogue error on %s", msg.channel)
                 metrics.ERRORS.inc()
-                talk.state = ConversationState.load(before, self.models)
-                talk.replies = []
-                talk.say("error.internal", buttons=blocks.menu(talk))
-            talk.state.seen = now
-            turn.state = talk.state.dump()
-            await turn.save(now)
-        return talk.replies
+                turn.state = ConversationState.load(before, self.models)
+                turn.replies = []
+                turn.say("error.internal", buttons=blocks.menu(turn))
+            turn.state.seen = now
+            stored.state = turn.state.dump()
+            await stored.save(now)
+        return turn.replies
 
     # -- one message ---------------------------------------------------------------------------
-    async def _turn(self, talk: Talk, text: str) -> None:
+    async def _turn(self, turn: Turn, text: str) -> None:
         try:
-            u = parse_payload(text)
+            meaning = parse_payload(text)
         except (BadPayload, ValueError):
-            talk.say("error.unknown_payload")
-            self._reask(talk, menu=True)
+            turn.say("error.unknown_payload")
+            self._reask(turn, menu=True)
             return
-        if u is None:
-            u = reading.read_locally(talk, text) or await reading.read(talk, text)
-        task = talk.task
+        if meaning is None:
+            meaning = reading.read_locally(turn, text) or await reading.read(turn, text)
+        task = turn.task
         if task is not None:
             task.turns += 1
-        command = u.command or (keyword_command(text) if not u.from_button else None)
-        if command is None and not u.from_button:
+        command = meaning.command or (keyword_command(text) if not meaning.from_button else None)
+        if command is None and not meaning.from_button:
             command = answers.command_in_sentence(text)
             if command == "human" and task is not None and task.step == "contact" and (
-                    (given := answers.contact_answer(text, talk.lang)) and (
+                    (given := answers.contact_answer(text, turn.lang)) and (
                         given.phone or given.email)):
                 command = None  # "Rufen Sie mich an, wenn etwas ist: 0171 …" is the contact
             if command == "human":
-                command, u.intent, u.confidence = None, "request_human", 1.0
-                u.command = "human"  # asked for at any step: no reader of the question takes it
+                command, meaning.intent, meaning.confidence = None, "request_human", 1.0
+                # asked for at any step: no reader of the question takes it
+                meaning.command = "human"
             if command == "abort" and task is not None and task.step == "contact" and (
                     not answers.aborts_strongly(text)):
                 command = "skip"  # "nein, lieber nicht" to the optional contact question
-            if command == "abort" and task is None and u.intent == "cancel_appointment":
+            if command == "abort" and task is None and meaning.intent == "cancel_appointment":
                 command = None
             if command == "abort" and task is not None and task.flow == "cancel" and re.search(
                     r"cancel|absag|stornier", text, re.I):
                 command = None  # "yes please cancel it" confirms the cancellation
-        if not u.from_button and (task is None or task.step not in {"name", "proof"}):
+        if not meaning.from_button and (task is None or task.step not in {"name", "proof"}):
             name = answers.name_in_first_message(text)
-            if name is None and _is_request(task, u):
-                name, contact = blocks.facts_in_request(talk, text)
+            if name is None and _is_request(task, meaning):
+                name, contact = blocks.facts_in_request(turn, text)
                 if contact is not None:  # "Schmieder, Petra, 0152 2345 6789 – …"
-                    talk.learn(contact=contact)
+                    turn.learn(contact=contact)
                     if isinstance(task, PersonTask) and task.contact is None:
                         task.contact, task.contact_asked = contact, True
             if name and len(name.split()) == 1:  # "Pfützner hier", "I'm Tom": no full name,
-                talk.learn(proof=name)            # at most the last name for a look-up
+                turn.learn(proof=name)            # at most the last name for a look-up
                 name = None
             if name:
-                talk.learn(name=name)
+                turn.learn(name=name)
                 if isinstance(task, PersonTask) and task.flow == "book" and task.step not in {
                         "confirm", "change"}:  # at the summary it is a correction (steps.py)
                     task.name = name
         if command == "set_language":
-            lang = u.args.get("language")
-            talk.state.lang = lang if lang in ("de", "en") else talk.state.lang
-            talk.say("lang.switched")
-            self._reask(talk, menu=True)
+            lang = meaning.args.get("language")
+            turn.state.lang = lang if lang in ("de", "en") else turn.state.lang
+            turn.say("lang.switched")
+            self._reask(turn, menu=True)
+            return
+        if command == "abort" and isinstance(task, LookupTask) and task.flow != "cancel" and (
+                task.appointment_id is not None and "cancel" in self.flows
+                and answers.cancels_appointment(text)):
+            # moving it: "no, better just cancel it" - the appointment goes, not the question
+            await blocks.release(turn)
+            blocks.switch(turn, "cancel", step=None)
+            await advance(turn)
             return
         if command in {"restart", "abort"}:
-            await blocks.release(talk)
-            talk.state.task, talk.state.history = None, []
-            talk.say("flow.restarted" if command == "restart" else "flow.aborted",
-                     buttons=blocks.menu(talk))
+            await blocks.release(turn)
+            turn.state.task, turn.state.history = None, []
+            if command == "restart":  # a fresh start forgets the wishes, not who is writing
+                facts = turn.facts
+                facts.service = facts.office = facts.start = facts.end = None
+                if not meaning.from_button and (meaning.service or meaning.office):
+                    # "noch mal von vorn: eigentlich einen Reisepass in Meißen"
+                    turn.say("flow.restarted")
+                    meaning.command = None
+                    await self._intent(turn, meaning)
+                    return
+            turn.say("flow.restarted" if command == "restart" else "flow.aborted",
+                     buttons=blocks.menu(turn))
             return
         if command == "back":
-            await self._back(talk)
+            await self._back(turn)
             return
         if command == "skip" and (task is None or task.step != "contact"):
-            u.intent, u.confidence = "deny", 1.0
+            meaning.intent, meaning.confidence = "deny", 1.0
         elif command:
-            u.command = command
-        if not u.from_button and answers.asks_to_repeat(text):  # "Wie bitte?"
+            meaning.command = command
+        if not meaning.from_button and answers.asks_to_repeat(text):  # "Wie bitte?"
             if task is not None:
-                await advance(talk)
+                await advance(turn)
             else:
-                talk.say("menu.what", buttons=blocks.menu(talk))
+                turn.say("menu.what", buttons=blocks.menu(turn))
             return
-        if task is not None and not u.from_button:
-            talk.state.history = [*talk.state.history, task.model_copy(deep=True)][-MAX_HISTORY:]
-        first = next((f for f in self.flows.values() if f.claims_first and not u.from_button
-                      and f.claims(talk, u)), None)
+        if task is not None and not meaning.from_button:
+            turn.state.history = [*turn.state.history, task.model_copy(deep=True)][-MAX_HISTORY:]
+        first = next((f for f in self.flows.values() if f.claims_first and not meaning.from_button
+                      and f.claims(turn, meaning)), None)
         if first is not None:  # "Kann ich online bezahlen?": the office's own answer
-            await first.respond(talk, u)
+            await first.respond(turn, meaning)
             if task is not None and first.reask:
-                await advance(talk)
+                await advance(turn)
             return
-        if task is not None and await self._step(talk, u):
+        if task is not None and await self._step(turn, meaning):
             return
-        await self._intent(talk, u)
+        await self._intent(turn, meaning)
 
-    async def _step(self, talk: Talk, u: Understanding) -> bool:
+    async def _step(self, turn: Turn, meaning: Understanding) -> bool:
         """Let the task's flow take the message; False hands it to intent handling."""
-        task = talk.task
+        task = turn.task
         assert task is not None
         flow = self.flows[task.flow]
         step = task.step
-        if not u.from_button and "?" in u.text and not u.reference and (
-                answers.asks_where(u.text) or answers.asks_opening_hours(u.text)):
+        if not meaning.from_button and "?" in meaning.text and not meaning.reference and (
+                answers.asks_where(meaning.text) or answers.asks_opening_hours(meaning.text)):
             # "Wo ist das Bürgerbüro genau?", "How long is Riesa open on Tuesday?" at any step:
             # answered on the side, then the question under way is asked again
-            if answers.asks_opening_hours(u.text):
-                u.intent, u.confidence = "ask_opening_hours", 1.0
+            if answers.asks_opening_hours(meaning.text):
+                meaning.intent, meaning.confidence = "ask_opening_hours", 1.0
             else:
-                u.intent, u.confidence = "ask_where", 1.0
+                meaning.intent, meaning.confidence = "ask_where", 1.0
             return False
-        if not u.from_button and u.command != "human" and await flow.answer(talk, u):
+        if not meaning.from_button and meaning.command != "human" and await flow.answer(turn,
+                meaning):
             return True
-        if routing.is_insult(u):
+        if routing.is_insult(meaning):
             return False  # answered calmly, with a way to a person
-        target = self.by_intent.get(u.intent or "")
-        sure = u.from_button or not routing.unsure(u, self.ctx.config.nlu)
+        target = self.by_intent.get(meaning.intent or "")
+        sure = meaning.from_button or not routing.unsure(meaning, self.ctx.config.nlu)
         # In a booking, "move it" without a code means the booking being made: no switch.
         moving_this = task.flow == "book" and target is not None and (
-            target.name == "reschedule" and not u.reference and not u.from_button)
+            target.name == "reschedule" and not meaning.reference and not meaning.from_button)
         if target is not None and not target.side and target.name != task.flow and sure and not (
-                step in {"name", "proof"} and not u.from_button and u.confidence < 0.8) and (
+                step in {"name",
+                        "proof"} and not meaning.from_button and meaning.confidence < 0.8) and (
                 not moving_this):
             return False
-        if ((target is not None and target.side) or u.intent == "help") and (
-                u.from_button or u.confidence >= 0.8) and (
-                step not in {"name", "proof"} or u.from_button or "?" in u.text):
+        if ((target is not None and target.side) or meaning.intent == "help") and (
+                meaning.from_button or meaning.confidence >= 0.8) and (
+                step not in {"name", "proof"} or meaning.from_button or "?" in meaning.text):
             return False
-        if u.intent in SMALL_TALK and not u.has_entities and (
-                u.from_button or u.confidence >= 0.8) and step not in {"name", "proof"}:
+        if meaning.intent in SMALL_TALK and not meaning.has_entities and (
+                meaning.from_button or meaning.confidence >= 0.8) and step not in {"name", "proof"}:
             return False
-        await flow.step(talk, u)
+        await flow.step(turn, meaning)
         return True
 
-    async def _intent(self, talk: Talk, u: Understanding) -> None:
+    async def _intent(self, turn: Turn, meaning: Understanding) -> None:
         """Act on the intention of a message that answered no pending question."""
-        task = talk.task
-        if u.nlu_down and not u.from_button:
-            if u.service and task is None:
-                talk.say("nlu.down_short")
-                await self._start(talk, self.flows["book"], u)
+        task = turn.task
+        if meaning.nlu_down and not meaning.from_button:
+            if meaning.service and task is None:
+                turn.say("nlu.down_short")
+                await self._start(turn, self.flows["book"], meaning)
                 return
-            talk.say("nlu.down", buttons=blocks.menu(talk))
+            turn.say("nlu.down", buttons=blocks.menu(turn))
             return
-        if routing.is_insult(u):
-            talk.say("insult.calm")
-            self._way_out_now(talk)
+        if routing.is_insult(meaning):
+            turn.say("insult.calm")
+            self._way_out_now(turn)
             return
-        intent = routing.decide(talk, u, self.ctx.config.nlu)
-        if intent == routing.UNSURE and not u.from_button and answers.asks_where(u.text):
+        intent = routing.decide(turn, meaning, self.ctx.config.nlu)
+        if (intent == routing.UNSURE and not meaning.from_button
+                and answers.asks_where(meaning.text)):
             intent = "ask_where"  # "Und wo genau ist das Bürgerbüro?": a side flow claims it
         if intent == routing.UNSURE:
             if task is None:  # what it named is kept for whatever the citizen says next
-                talk.learn(service=u.service, office=u.office, start=u.start, end=u.end)
-            options = routing.clarify_buttons(talk, u)
-            talk.say("clarify" if options else "fallback", buttons=[
-                talk.button(k, p) for k, p in options] + [talk.button("menu.other", "/help")]
-                if options else blocks.menu(talk))
+                turn.learn(service=meaning.service, office=meaning.office, start=meaning.start,
+                        end=meaning.end)
+            options = routing.clarify_buttons(turn, meaning)
+            turn.say("clarify" if options else "fallback", buttons=[
+                turn.button(k, p) for k, p in options] + [turn.button("menu.other", "/help")]
+                if options else blocks.menu(turn))
             return
         if intent is not None:
-            u.intent = intent  # the flow acts on the decided intention, not Rasa's first guess
-        side = next((f for f in self.flows.values() if f.side and not u.from_button
-                     and intent not in self.by_intent and f.claims(talk, u)), None)
+            # the flow acts on the decided intention, not Rasa's first guess
+            meaning.intent = intent
+        side = next((f for f in self.flows.values() if f.side and not meaning.from_button
+                     and intent not in self.by_intent and f.claims(turn, meaning)), None)
         if intent == "inform" and task is None and side is None:
-            intent = routing.guess_from_entities(talk, u)
+            intent = routing.guess_from_entities(turn, meaning)
             if intent is None:
-                self._what_about(talk, u)
+                self._what_about(turn, meaning)
                 return
         flow = side or self.by_intent.get(intent or "")
         if flow is not None and flow.side:
-            await flow.respond(talk, u)
+            await flow.respond(turn, meaning)
             if task is not None and flow.reask:
-                await advance(talk)
+                await advance(turn)
             return
         if flow is not None:
-            if task is None or task.flow != flow.name or u.from_button:
+            if task is None or task.flow != flow.name or meaning.from_button:
                 if task is not None and task.flow != flow.name:
-                    talk.say("flow.switched")
-                await self._start(talk, flow, u)
+                    turn.say("flow.switched")
+                await self._start(turn, flow, meaning)
             else:
-                blocks.absorb(talk, u)
-                await advance(talk)
+                blocks.absorb(turn, meaning)
+                await advance(turn)
             return
         if intent == "goodbye":
-            await blocks.release(talk)
-            talk.state.task = None
-            talk.say("goodbye")
+            await blocks.release(turn)
+            turn.state.task = None
+            turn.say("goodbye")
             return
         if intent == "greet":
-            talk.say("greet", buttons=[] if task else blocks.menu(talk))
+            turn.say("greet", buttons=[] if task else blocks.menu(turn))
         elif intent == "thank":
-            talk.say("thanks")
+            turn.say("thanks")
         elif intent == "help":
-            talk.say("help", buttons=blocks.menu(talk))
+            turn.say("help", buttons=blocks.menu(turn))
         elif intent in {"affirm", "deny"} and task is None:
-            talk.say("menu.what", buttons=blocks.menu(talk))
+            turn.say("menu.what", buttons=blocks.menu(turn))
         elif task is not None:
-            talk.say("fallback.in_flow")
+            turn.say("fallback.in_flow")
         else:
-            talk.say("fallback", buttons=blocks.menu(talk))
+            turn.say("fallback", buttons=blocks.menu(turn))
             return
         if task is not None:
-            await advance(talk)
+            await advance(turn)
 
-    def _what_about(self, talk: Talk, u: Understanding) -> None:
+    def _what_about(self, turn: Turn, meaning: Understanding) -> None:
         """A code or an office alone: ask what to do with it."""
-        if u.reference:
-            payload = f'{{"reference": "{u.reference}"}}'
-            talk.say("reference.what", buttons=[
-                talk.button("menu.check", f"/check_appointment{payload}"),
-                talk.button("menu.reschedule", f"/reschedule_appointment{payload}"),
-                talk.button("menu.cancel", f"/cancel_appointment{payload}"),
+        if meaning.reference:
+            payload = f'{{"reference": "{meaning.reference}"}}'
+            turn.say("reference.what", buttons=[
+                turn.button("menu.check", f"/check_appointment{payload}"),
+                turn.button("menu.reschedule", f"/reschedule_appointment{payload}"),
+                turn.button("menu.cancel", f"/cancel_appointment{payload}"),
             ])
-        elif u.office and (office := self.ctx.config.office(u.office)):
-            talk.say("office.what", office=office.name.get(talk.lang), buttons=[
-                talk.button("menu.book", f'/book_appointment{{"office": "{u.office}"}}'),
-                talk.button("menu.hours", f'/ask_opening_hours{{"office": "{u.office}"}}'),
+        elif meaning.office and (office := self.ctx.config.office(meaning.office)):
+            turn.say("office.what", office=office.name.get(turn.lang), buttons=[
+                turn.button("menu.book", f'/book_appointment{{"office": "{meaning.office}"}}'),
+                turn.button("menu.hours", f'/ask_opening_hours{{"office": "{meaning.office}"}}'),
             ])
         else:
-            talk.say("fallback", buttons=blocks.menu(talk))
+            turn.say("fallback", buttons=blocks.menu(turn))
 
     # -- tasks ---------------------------------------------------------------------------------
-    async def _start(self, talk: Talk, flow: Flow, u: Understanding) -> None:
-        await blocks.release(talk)
-        video = u.args.get("mode") == "video" or (
-            flow.name == "book" and not u.from_button and "video" in u.text.casefold())
-        task = blocks.new_task(talk, flow.name, mode="video" if video else "in_person")
+    async def _start(self, turn: Turn, flow: Flow, meaning: Understanding) -> None:
+        await blocks.release(turn)
+        video = meaning.args.get("mode") == "video" or (
+            flow.name == "book" and not meaning.from_button and "video" in meaning.text.casefold())
+        task = blocks.new_task(turn, flow.name, mode="video" if video else "in_person")
         if isinstance(task, LookupTask):
-            _take_reference(talk, task, u)
-        if isinstance(task, PersonTask) and not u.from_button and answers.for_someone_else(
-                u.text) and answers.name_for_relative(u.text) is None:
+            _take_reference(turn, task, meaning)
+        if isinstance(task, PersonTask) and not meaning.from_button and answers.for_someone_else(
+                meaning.text) and answers.name_for_relative(meaning.text) is None:
             task.name = None  # "my wife needs …": not the name we know from before
-        blocks.absorb(talk, u)
-        await flow.begin(talk, u)
-        await advance(talk)
+        blocks.absorb(turn, meaning)
+        await flow.begin(turn, meaning)
+        await advance(turn)
 
-    async def _back(self, talk: Talk) -> None:
-        task, history = talk.task, list(talk.state.history)
+    async def _back(self, turn: Turn) -> None:
+        task, history = turn.task, list(turn.state.history)
         target = None
         # The newest snapshot is the state before the current question; go one further.
         while history and task is not None:
@@ -346,15 +369,15 @@ class Dialogue:
             if snap.step != task.step:
                 target = snap
                 break
-        talk.state.history = history
+        turn.state.history = history
         if target is None or task is None:
-            talk.say("back.nothing", buttons=blocks.menu(talk))
+            turn.say("back.nothing", buttons=blocks.menu(turn))
             return
         keep_slot = target.step in {"name", "contact", "confirm", "change", "proof"} and isinstance(
             target, SlotTask)
         hold = task.hold if keep_slot and isinstance(task, SlotTask) else None
         if not keep_slot:
-            await blocks.release(talk)
+            await blocks.release(turn)
         if isinstance(target, SlotTask):
             target.hold = hold
             if not hold:
@@ -363,64 +386,65 @@ class Dialogue:
                 target.offered = []
         if target.step == "contact" and isinstance(target, PersonTask):
             target.contact_asked, target.contact = False, None  # ask the optional one again
-        talk.state.task = target
-        talk.say("back.ok")
-        await advance(talk)
+        turn.state.task = target
+        turn.say("back.ok")
+        await advance(turn)
 
-    def _reask(self, talk: Talk, menu: bool = False) -> None:
+    def _reask(self, turn: Turn, menu: bool = False) -> None:
         """Repeat the pending question (after an error message), synchronously from state."""
-        task = talk.task
+        task = turn.task
         if task is not None and task.step:
-            talk.say("reask." + task.step)
+            turn.say("reask." + task.step)
         elif menu:
-            talk.say("menu.what", buttons=blocks.menu(talk))
+            turn.say("menu.what", buttons=blocks.menu(turn))
 
     # -- a way out -----------------------------------------------------------------------------
-    def _way_out_now(self, talk: Talk) -> None:
-        task = talk.task
+    def _way_out_now(self, turn: Turn) -> None:
+        task = turn.task
         office = self.ctx.config.office((task.office if task else None) or "")
-        buttons = [talk.button("button.continue", "/back")] if task else []
-        talk.say("way_out", listing=blocks.phone_listing(talk, office), buttons=[
-            *buttons, talk.button("menu.human", "/request_human"), *blocks.menu(talk, short=True)])
+        buttons = [turn.button("button.continue", "/back")] if task else []
+        turn.say("way_out", listing=blocks.phone_listing(turn, office), buttons=[
+            *buttons, turn.button("menu.human", "/request_human"), *blocks.menu(turn, short=True)])
 
-    def _way_out(self, talk: Talk) -> None:
+    def _way_out(self, turn: Turn) -> None:
         """After two misunderstandings in a row, say so plainly and offer the likely next
         steps, a person, and the office's phone number."""
-        if not any(r.key in MISUNDERSTOOD for r in talk.replies):
-            talk.state.misses = 0
+        if not any(r.key in MISUNDERSTOOD for r in turn.replies):
+            turn.state.misses = 0
             return
-        talk.state.misses += 1
-        if talk.state.misses >= 2:
-            talk.state.misses = 0
-            self._way_out_now(talk)
+        turn.state.misses += 1
+        if turn.state.misses >= 2:
+            turn.state.misses = 0
+            self._way_out_now(turn)
 
 
-def _take_reference(talk: Talk, task: LookupTask, u: Understanding) -> None:
+def _take_reference(turn: Turn, task: LookupTask, meaning: Understanding) -> None:
     """The code (and the last name or contact beside it) a check, move or cancel starts with."""
-    if u.reference:
-        if u.reference != task.reference:
+    if meaning.reference:
+        if meaning.reference != task.reference:
             task.proof, task.current_start = None, None
-        task.reference = u.reference
-        contact = answers.contact_answer(references.without_code(u.text), talk.lang)
+        task.reference = meaning.reference
+        contact = answers.contact_answer(references.without_code(meaning.text), turn.lang)
         proof = ((contact.email or contact.phone) if contact else None) or blocks.proof_in(
-            talk, u.text)
-        if proof and not u.from_button:
+            turn, meaning.text)
+        if proof and not meaning.from_button:
             task.proof = proof
             task.proof_guessed = not (contact and (contact.email or contact.phone)) and (
-                not answers.proof_stated(u.text))
-    elif not u.from_button and not task.proof and re.search(
-            r"\b(?=[\w-]*\d)(?=[\w-]*[a-z])[\w-]{5,}\b", u.text, re.I):
+                not answers.proof_stated(meaning.text))
+    elif not meaning.from_button and not task.proof and re.search(
+            r"\b(?=[\w-]*\d)(?=[\w-]*[a-z])[\w-]{5,}\b", meaning.text, re.I):
         # a mistyped code ("Code ABC-123, Brandt"): keep the name for the right code
-        task.proof, task.proof_guessed = blocks.proof_in(talk, u.text), True
+        task.proof, task.proof_guessed = blocks.proof_in(turn, meaning.text), True
 
 
-def _is_request(task: Task | None, u: Understanding) -> bool:
+def _is_request(task: Task | None, meaning: Understanding) -> bool:
     """A message that asks for a booking (or adds to one just begun) with what it is about."""
     if task is not None and not (task.flow in {"book", "video"} and task.step in {
             None, "service", "office", "time"}):
         return False
-    return bool(u.service or u.office or u.has_time) and u.intent not in {
-        "check_appointment", "reschedule_appointment", "cancel_appointment"} and not u.reference
+    return bool(meaning.service or meaning.office or meaning.has_time) and not meaning.reference \
+        and meaning.intent not in {"check_appointment", "reschedule_appointment",
+                                   "cancel_appointment"}
 
 
 def _is_text(text: str) -> bool:

@@ -9,8 +9,8 @@ and registers through the `register_flows` hook, like every other plugin:
         intents = frozenset({"ask_dog_tax"})
         side = True
 
-        async def respond(self, talk, u):
-            ...  # talk.say(<a key of the county's own catalog>)
+        async def respond(self, turn, meaning):
+            ...  # turn.say(<a key of the county's own catalog>)
 
     @hookimpl
     def register_flows():
@@ -18,7 +18,7 @@ and registers through the `register_flows` hook, like every other plugin:
 
 A task flow declares its own typed state, `state_model`: a `Task` composed of the parts it needs
 (`SlotTask`, `PersonTask`, `LookupTask`, in `tasks.py`) plus fields of its own, stored as JSON
-with the flow name. It works on `talk.task_as(ItsModel)`, asks for what is missing in
+with the flow name. It works on `turn.task_as(ItsModel)`, asks for what is missing in
 `advance`, reads the answer to its pending question in `answer` before any intent is consulted,
 handles what is left in `step`, and does the thing in `confirm` when the citizen says yes:
 
@@ -31,15 +31,15 @@ handles what is left in `step`, and does the thing in `confirm` when the citizen
         intents = frozenset({"order_bulky_waste"})
         state_model = BulkyWasteTask
 
-        async def advance(self, talk):
-            task = talk.task_as(BulkyWasteTask)
+        async def advance(self, turn):
+            task = turn.task_as(BulkyWasteTask)
             ...
 """
 
 from __future__ import annotations
 
-from assistant.dialogue.talk import Talk
 from assistant.dialogue.tasks import Task
+from assistant.dialogue.turn import Turn
 from assistant.dialogue.understanding import Understanding
 
 
@@ -52,34 +52,34 @@ class Flow:
 
     claims_first: bool = False  # a side flow whose `claims` beat every intent and question
 
-    def claims(self, talk: Talk, u: Understanding) -> bool:
+    def claims(self, turn: Turn, meaning: Understanding) -> bool:
         """A side flow may take a message whatever its intent (e.g. a where-question)."""
         return False
 
-    async def begin(self, talk: Talk, u: Understanding) -> None:
-        """The task was just started by `u` (its service, office, time already taken in)."""
+    async def begin(self, turn: Turn, meaning: Understanding) -> None:
+        """The task was just started by `meaning` (its service, office, time already taken in)."""
 
-    async def advance(self, talk: Talk) -> None:
+    async def advance(self, turn: Turn) -> None:
         """Ask for whatever the task still needs (or finish it)."""
 
-    async def answer(self, talk: Talk, u: Understanding) -> bool:
+    async def answer(self, turn: Turn, meaning: Understanding) -> bool:
         """Take the message as the answer to the question just asked, if it is one."""
         return False
 
-    async def step(self, talk: Talk, u: Understanding) -> None:
+    async def step(self, turn: Turn, meaning: Understanding) -> None:
         """The message answers nothing that fits and asks for nothing else: say so, ask again."""
-        talk.say("reask.not_understood")
-        await self.advance(talk)
+        turn.say("reask.not_understood")
+        await self.advance(turn)
 
-    async def confirm(self, talk: Talk) -> None:
+    async def confirm(self, turn: Turn) -> None:
         """The citizen said yes to the summary."""
 
-    async def respond(self, talk: Talk, u: Understanding) -> None:
+    async def respond(self, turn: Turn, meaning: Understanding) -> None:
         """A side flow's answer."""
 
 
-async def advance(talk: Talk) -> None:
+async def advance(turn: Turn) -> None:
     """Let the flow of the task under way ask its next question."""
-    task = talk.task
-    if task is not None and task.flow in talk.flows:
-        await talk.flows[task.flow].advance(talk)
+    task = turn.task
+    if task is not None and task.flow in turn.flows:
+        await turn.flows[task.flow].advance(turn)

@@ -46,7 +46,7 @@ def _lock(key: tuple[str, str]) -> asyncio.Lock:
     return lock
 
 
-class Turn:
+class StoredConversation:
     """The state of one conversation during one message; `save()` writes it back."""
 
     def __init__(self, db: async_sessionmaker, channel: str, sender: str,
@@ -73,7 +73,7 @@ class Turn:
 @asynccontextmanager
 async def conversation(
     db: async_sessionmaker, channel: str, sender: str, now: datetime
-) -> AsyncIterator[Turn]:
+) -> AsyncIterator[StoredConversation]:
     async with _lock((channel, sender)):
         sqlite = False
         async with db() as session:
@@ -82,9 +82,9 @@ async def conversation(
                 state = await session.scalar(_READ, {"channel": channel, "sender": sender})
             else:
                 row = await _load(session, channel, sender, now)
-                yield Turn(db, channel, sender, row.state, (session, row))
+                yield StoredConversation(db, channel, sender, row.state, (session, row))
         if sqlite:  # no session held while the turn runs (and Rasa is asked)
-            yield Turn(db, channel, sender, state, None)
+            yield StoredConversation(db, channel, sender, state, None)
 
 
 async def _load(session: AsyncSession, channel: str, sender: str, now: datetime) -> Conversation:

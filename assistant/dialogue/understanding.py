@@ -104,25 +104,25 @@ def parse_payload(text: str) -> Understanding | None:
         raise BadPayload(text) from None
     if not isinstance(args, dict):
         raise BadPayload(text)
-    u = Understanding(text=text, from_button=True, args=args, confidence=1.0)
+    meaning = Understanding(text=text, from_button=True, args=args, confidence=1.0)
     if name in INTENTS:
-        u.intent = name
+        meaning.intent = name
     elif name in COMMANDS:
-        u.command = name
+        meaning.command = name
     elif name in {"start", "help"}:
-        u.intent = "greet" if name == "start" else "help"
+        meaning.intent = "greet" if name == "start" else "help"
     elif name == "abbrechen":
-        u.command = "abort"
+        meaning.command = "abort"
     else:
         raise BadPayload(text)
     for key in ("service", "office", "reference"):
         if isinstance(args.get(key), str):
-            setattr(u, key, args[key])
+            setattr(meaning, key, args[key])
     if isinstance(args.get("slot"), int) and not isinstance(args["slot"], bool):
-        u.choice = args["slot"]
+        meaning.choice = args["slot"]
     if isinstance(args.get("start"), str):
-        u.start, u.end = _interval(args["start"], args.get("end"), text)
-    return u
+        meaning.start, meaning.end = _interval(args["start"], args.get("end"), text)
+    return meaning
 
 
 def _interval(start: str, end: object, text: str) -> tuple[datetime, datetime]:

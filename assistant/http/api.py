@@ -166,7 +166,6 @@ async def nlu_parse(request: web.Request) -> web.Response:
     if body.get("now") is not None and not isinstance(body["now"], str):
         return json_error(400, "'now' must be an ISO-8601 date or time string")
     now = _parse_when(body.get("now"), ctx.now()) if body.get("now") else ctx.now()
-    assert ctx.nlu is not None
     try:
         result = await ctx.nlu.parse(text, now=now)
     except NLUUnavailable:

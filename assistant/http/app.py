@@ -65,7 +65,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def _rasa_up(ctx: Context) -> bool:
     try:
         async with ClientSession(timeout=ClientTimeout(total=1)) as http, http.get(
-                ctx.config.nlu.url if ctx.nlu is None else ctx.nlu.client.url) as resp:
+                ctx.nlu.client.url) as resp:
             return resp.status == 200
     except (ClientError, TimeoutError):
         return False

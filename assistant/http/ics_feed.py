@@ -1,14 +1,12 @@
-"""Appointments as iCalendar.
+"""The staff feed: one office's booked appointments as a subscribable iCalendar feed.
 
-- `appointment_event` / `calendar_of`: the VEVENT Amtsbote writes for a booking (UID
-  `<reference>@amtsbote`, times in the office's time zone with its VTIMEZONE); the CalDAV
-  backend writes exactly these, so staff see the same entry everywhere.
-- `GET /api/v1/offices/{office}/appointments.ics`: a subscribable feed of one office's booked
-  appointments for staff whose calendar app cannot do CalDAV. Calendar apps cannot send
-  headers, so besides `Authorization: Bearer $AMTSBOTE_API_TOKEN` the feed takes `?token=` with
-  a feed token (`FeedToken`): stored as a hash, valid for one office's feed and nothing else,
-  listed and revoked one by one (`amtsbote feed-token create|list|revoke`). The staff token in
-  the query string is refused (400): URLs end up in proxy logs and calendar apps.
+`GET /api/v1/offices/{office}/appointments.ics` serves the events of the booking domain's
+builder (`assistant/booking/icalendar.py`) for staff whose calendar app cannot do CalDAV.
+Calendar apps cannot send headers, so besides `Authorization: Bearer $AMTSBOTE_API_TOKEN` the
+feed takes `?token=` with a feed token (`FeedToken`): stored as a hash, valid for one office's
+feed and nothing else, listed and revoked one by one (`amtsbote feed-token create|list|revoke`).
+The staff token in the query string is refused (400): URLs end up in proxy logs and calendar
+apps.
 """
 
 from __future__ import annotations
@@ -19,128 +17,25 @@ import json
 import logging
 import os
 import secrets
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from icalendar import Calendar, Event, Timezone
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.booking.appointments import to_view
-from assistant.config import Office
+from assistant.booking.icalendar import appointment_event, calendar_of, personal_data_of
 from assistant.http.common import CTX, TOKEN_ENV
 from assistant.i18n import t
 from assistant.storage.models import Appointment, FeedToken
-from assistant.views import AppointmentView
 
 if TYPE_CHECKING:
     from assistant.context import Context
 
-UID_SUFFIX = "@amtsbote"
-PRODID = "-//Amtsbote//Amtsbote//DE"
-PersonalData = Literal["none", "name", "full"]
-PERSONAL_DATA_LEVELS = ("none", "name", "full")
 FEED_PAST = timedelta(days=7)  # the feed also shows the last week, for staff looking back
-FEED_REFRESH = timedelta(minutes=15)
 
 log = logging.getLogger(__name__)
-
-
-def event_uid(reference: str) -> str:
-    return f"{reference}{UID_SUFFIX}"
-
-
-def is_own_uid(uid: str) -> bool:
-    """True for events Amtsbote wrote itself (they are in the database already)."""
-    return uid.endswith(UID_SUFFIX)
-
-
-def personal_data_of(office: Office) -> PersonalData:
-    """The office's `calendar.options.personal_data` (none unless the office allows more)."""
-    level = office.calendar.options.get("personal_data", "none")
-    return level if level in PERSONAL_DATA_LEVELS else "none"
-
-
-def appointment_event(
-    a: AppointmentView,
-    office: Office,
-    service_name: str,
-    *,
-    personal_data: PersonalData = "none",
-    lang: str = "de",
-    cancelled: bool = False,
-) -> Event:
-    """The staff calendar entry for `a`. Personal data only as far as `personal_data` allows:
-    `none` (reference and service), `name` (+ citizen name), `full` (+ phone and e-mail)."""
-    ref = a.display_reference
-    tz = office.tz
-    name = a.citizen_name if personal_data in ("name", "full") else None
-    if cancelled:
-        summary = t("calendar.event.summary_cancelled", lang, reference=ref, service=service_name)
-    elif name:
-        summary = t("calendar.event.summary_name", lang, reference=ref, service=service_name,
-                    name=name)
-    else:
-        summary = t("calendar.event.summary", lang, reference=ref, service=service_name)
-    lines = [t("calendar.event.description", lang, channel=a.channel, reference=ref)]
-    if a.mode == "video":
-        lines.append(t("calendar.event.video", lang))
-    if name:
-        lines.append(t("calendar.event.name", lang, name=name))
-    if personal_data == "full":
-        if a.phone:
-            lines.append(t("calendar.event.phone", lang, phone=a.phone))
-        if a.email:
-            lines.append(t("calendar.event.email", lang, email=a.email))
-    ev = Event()
-    ev.add("uid", event_uid(a.reference))
-    ev.add("dtstamp", a.updated_at.astimezone(UTC))
-    ev.add("created", a.created_at.astimezone(UTC))
-    ev.add("last-modified", a.updated_at.astimezone(UTC))
-    ev.add("dtstart", a.start.astimezone(tz))
-    ev.add("dtend", a.end.astimezone(tz))
-    ev.add("summary", summary)
-    ev.add("location", t("calendar.event.location", lang, office=office.name.get(lang),
-                         counter=a.counter))
-    ev.add("description", "\n".join(lines))
-    ev.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    ev.add("transp", "OPAQUE")
-    ev.add("categories", ["Amtsbote"])
-    ev.add("x-amtsbote-reference", ref)
-    return ev
-
-
-@lru_cache(maxsize=32)
-def _vtimezone(tzid: str, year: int) -> Timezone:
-    # A narrow range keeps the VTIMEZONE short (the full 1970-2038 one lists every DST change).
-    year = min(max(year, 1971), 9995)  # any stored year renders (old data, imports)
-    return Timezone.from_tzid(tzid, first_date=date(year - 1, 1, 1),
-                              last_date=date(year + 3, 1, 1))
-
-
-def calendar_of(events: list[Event], office: Office, name: str | None = None,
-                year: int | None = None) -> Calendar:
-    """A VCALENDAR with the office's VTIMEZONE and `events` (its years from the first event,
-    or from `year` when there are none)."""
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    if name:
-        cal.add("name", name)
-        cal.add("x-wr-calname", name)
-        cal.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
-        cal.add("x-published-ttl", FEED_REFRESH)
-    cal.add("x-wr-timezone", office.timezone)
-    first = min((e.decoded("dtstart").year for e in events), default=year)
-    if first is None:
-        raise ValueError("calendar_of: give the year of an empty calendar")
-    cal.add_component(_vtimezone(office.timezone, first))
-    for ev in events:
-        cal.add_component(ev)
-    return cal
 
 
 # -- the staff feed ----------------------------------------------------------------------------

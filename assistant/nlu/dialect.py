@@ -33,8 +33,13 @@ _WORDS = {
 _ARTICLE = re.compile(r"(?<!\w)ä(?=\s+[A-ZÄÖÜa-zäöü])")  # "ä Termin" -> "einen Termin"
 # SMS abbreviations with their dot: "Do nachm.", "nä. Wo. Mi", "vorm."
 _ABBREVIATIONS = [
-    (re.compile(r"(?<!\w)(?:nä|nae|näch|naechst)\.?\s*wo(?:\.|\b)", re.I), "nächste Woche"),
-    (re.compile(r"(?<!\w)übern\.?\s*wo(?:\.|\b)", re.I), "übernächste Woche"),
+    (re.compile(r"(?<!\w)(?:nä|nae|näch|naechst)\.?\s*wo(?:che)?(?:\.|\b)", re.I),
+     "nächste Woche"),
+    (re.compile(r"(?<!\w)übern\.?\s*wo(?:che)?(?:\.|\b)", re.I), "übernächste Woche"),
+    # services: "pers.ausw", "Pers. Ausw.", "reisep.", "führersch."
+    (re.compile(r"(?<!\w)pers\.?\s*ausw\w*\.?", re.I), "Personalausweis"),
+    (re.compile(r"(?<!\w)reisep\.(?!\w)", re.I), "Reisepass"),
+    (re.compile(r"(?<!\w)(?:führersch|fuehrersch|fü-sch)\.?(?!\w)", re.I), "Führerschein"),
     (re.compile(r"(?<!\w)nachm(?:itt)?\.(?!\w)|(?<!\w)nachm\b", re.I), "nachmittags"),
     (re.compile(r"(?<!\w)vorm(?:itt)?\.(?!\w)|(?<!\w)vorm\b", re.I), "vormittags"),
 ]

@@ -250,12 +250,34 @@ _FUNCTION_WORDS = frozenset({
     "the", "and", "for", "my", "our", "a", "an", "of", "to", "der", "die", "das", "den", "dem",
     "ein", "eine", "einen", "und", "fuer", "mein", "meine", "meinen", "von", "vom", "zum", "zur",
 })
+# Words for a vehicle, brands and common models included, all read as "auto" when a service is
+# named in own words: "Mein alter Golf muss abgemeldet werden" is "Auto abmelden".
+_VEHICLES = frozenset({
+    "auto", "autos", "wagen", "pkw", "kfz", "karre", "fahrzeug", "fahrzeuge", "motorrad",
+    "moped", "mofa", "roller", "anhaenger", "anhanger", "wohnmobil", "wohnwagen", "transporter",
+    "lkw", "trabi", "trabant", "golf", "polo", "passat", "astra", "corsa", "fiesta", "octavia",
+    "fabia", "skoda", "opel", "vw", "bmw", "audi", "mercedes", "toyota", "honda", "renault",
+    "dacia", "hyundai", "mazda", "nissan", "peugeot", "citroen", "fiat", "volvo",
+    "car", "cars", "vehicle", "vehicles", "van", "truck", "motorbike", "motorcycle", "scooter",
+    "trailer", "camper",
+})
+# A business of any kind is a "Gewerbe": "einen kleinen Laden aufmachen und anmelden".
+_BUSINESS = frozenset({
+    "gewerbe", "laden", "geschaeft", "firma", "betrieb", "imbiss", "salon", "friseursalon",
+    "werkstatt", "handwerksbetrieb", "cafe", "kneipe", "onlineshop", "shop", "business",
+    "company", "store", "firm",
+})
 _SEPARABLE = re.compile(r"^(ab|an|um|aus|ein|zu|vor|nach|auf|mit|weg|zurueck)ge(?=\w{3})")
 
 
 def _stem(word: str) -> str:
     """A crude stem for matching names in own words: participles ("abgemeldet" -> "abmeld"),
-    plurals and endings ("copies" -> "copy", "certified" -> "certi")."""
+    plurals and endings ("copies" -> "copy", "certified" -> "certi"); a vehicle of any make is
+    "auto"."""
+    if word in _VEHICLES:
+        return "auto"
+    if word in _BUSINESS:
+        return "gewer"
     word = _SEPARABLE.sub(r"\1", word)
     if word.startswith("ge") and len(word) > 6 and word.endswith(("t", "en")):
         word = word[2:]  # "gemeldet", "beglaubigt" stays

@@ -173,6 +173,11 @@ _OWN_DAY = re.compile(r"\b(?:ich arbeite|arbeite ich|i work|i'?m working|i am wo
 # (left out when another clause holds a time)
 _TOLD_PAST = re.compile(r"\b(?:moved|umgezogen|hergezogen|gezogen|zog|came|kam|kamen|arrived"
                         r"|angekommen|ago|seit|since)\b", re.I)
+# "wir fahren im Februar weg", "we're flying to Spain in March": the trip the document is for
+# (left out when another clause holds a time)
+_TRAVEL = re.compile(r"\b(?:fahren|fahre|fliegen|fliege|reisen|reise|verreisen|urlaub|weg(?:fahren|"
+                     r"fliegen)?|travel\w*|flying|fly|trip|holiday|vacation|going away|go away)\b"
+                     r"(?!.*\b(?:termin|appointment|kommen|come)\b)", re.I)
 _INSTEAD = re.compile(r"\b(?:statt|anstatt|anstelle von|instead of|rather than)\s+(?:(?:um|am|an"
                       r"|den|dem|der|on|at|the)\s+)?[\w:.]+(?:\s+uhr)?", re.I)
 _NOT_BUT = re.compile(r"\b(?:nicht|not|kein\w*)\s+(?:(?:am|den|dem|on|the|um|at)\s+)?[\w:.]+"
@@ -211,7 +216,7 @@ def resolve(text: str, now: datetime, lang: str | None = None) -> TimeRange | No
         clause = work[pos:end]
         expires = _EXPIRY.search(clause) is not None or _OWN_DAY.search(clause) is not None
         rejected = expires or bool(_REJECTED.search(clause) or _NEGATED_CLAUSE.search(clause)
-                                   or _TOLD_PAST.search(clause))
+                                   or _TOLD_PAST.search(clause) or _TRAVEL.search(clause))
         kept.append(" " * len(clause) if rejected else clause)
         dropped |= rejected
         expiry |= expires

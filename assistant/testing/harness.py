@@ -115,7 +115,6 @@ class Harness:
             self._tmp.cleanup()
 
     async def say(self, text: str, sender: str = "citizen", **kw: Any) -> list[Reply]:
-        assert self.ctx.dialogue is not None
         return await self.ctx.dialogue.handle(
             Incoming(channel=kw.pop("channel", self.channel_name), sender=sender, text=text, **kw)
         )
@@ -124,7 +123,6 @@ class Harness:
         return await self.say(button.payload, sender=sender)
 
     async def run_outbox_now(self) -> int:
-        assert self.ctx.outbox is not None
         return await self.ctx.outbox.run_due()
 
 

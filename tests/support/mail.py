@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from assistant.booking import book as booking
 from assistant.booking.availability import free_slots
 from assistant.testing import Harness
-from assistant.views import AppointmentView
+from assistant.values import AppointmentView
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "email.yml"
 ANNA = "anna.mueller@example.org"

@@ -50,6 +50,8 @@ class AppointmentView:
     updated_at: datetime
     # Why staff booked it outside the opening hours, on a closure or a holiday (staff text).
     override_reason: str | None = None
+    # The personal data has been deleted (retention): the fields above hold none any more.
+    anonymized: bool = False
 
     @property
     def display_reference(self) -> str:

@@ -46,6 +46,7 @@ class Facts(BaseModel):
     last_service: str | None = None  # of the appointment just booked, moved or found
     last_office: str | None = None
     last_start: datetime | None = None
+    last_done: str | None = None  # the flow that last finished with it: "cancel", "book" …
 
 
 class ConversationState(BaseModel):
@@ -98,7 +99,7 @@ def read_task(raw: object, models: dict[str, type[Task]]) -> Task | None:
 
 
 @dataclass
-class Talk:
+class Turn:
     """One turn: the message, the conversation state and the replies being built."""
 
     ctx: Context

@@ -1,17 +1,25 @@
-"""Busy times read from external calendars, shared by the CalDAV and ICS backends.
+"""Busy times read from external calendars: the library calendar backends share.
 
 - `busy_of(calendar, ...)`: expand an iCalendar object (recurring events included, with
   recurring-ical-events) into busy intervals. Transparent ("free") and cancelled events, and the
   events Amtsbote wrote itself, are skipped; all-day events block whole days in the office's
-  time zone.
+  time zone. `merge_calendars` parses many objects (a CalDAV answer) in one go.
 - `BusyCache`: one office source's busy times over the whole booking horizon, re-read after a
   TTL (by the context's clock), one read at a time. A citizen waits for a read at most
   `deadline` seconds (counted from the read's start); after that, and when the source cannot
   be read, the last busy times are served while the read goes on in the background, and a
   failed source is not asked again for `retry`. Never read yet: CalendarUnavailable, which the
-  core takes as "no busy times". `refresh_loop` keeps the caches warm so no citizen waits.
+  core takes as "no busy times". `refresh_loop` keeps the caches warm so no citizen waits;
+  `busy_from` asks several caches of one office at once.
+- Read-only iCalendar feeds (`FeedCfg`, `feed_cache`): an `.ics` URL fetched with aiohttp and
+  re-validated with a conditional GET (ETag / Last-Modified), so an unchanged feed costs one
+  304. The ICS backend reads only these; the CalDAV backend adds them as `extra_ics`.
 - `report_conflicts`: an event read from a calendar that overlaps a booked appointment is
   reported once to staff (`staff_notice` kind `calendar_conflict`); nothing is moved or cancelled.
+- `office_options` validates an office's `calendar.options` for a backend, worded for the IT
+  admin; `redact` shortens a URL to what a log may show.
+
+Plugins reach it as `from assistant.plugin import busy_cache`.
 """
 
 from __future__ import annotations
@@ -20,29 +28,29 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+import aiohttp
 import recurring_ical_events
 from icalendar import Calendar
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy import select
 
-from assistant.plugin import (
-    Appointment,
-    BusyInterval,
-    CalendarUnavailable,
-    day,
-    is_own_uid,
-    t,
-    when,
-)
+from assistant.booking.icalendar import is_own_uid
+from assistant.config import ConfigError, Office, require_env
+from assistant.i18n import day, t, when
+from assistant.storage.models import Appointment
+from assistant.values import BusyInterval, CalendarUnavailable
 
 if TYPE_CHECKING:
-    from assistant.plugin import Context, Office
+    from assistant.context import Context
 
 log = logging.getLogger(__name__)
 MARGIN = timedelta(days=1)
+USER_AGENT = "Amtsbote calendar reader (+https://github.com/amtsbote)"
 
 
 @dataclass(frozen=True)
@@ -259,6 +267,161 @@ async def refresh_loop(caches: Callable[[], Iterable[BusyCache]], ctx: Context,
         await asyncio.sleep(min((every(c) for c in caches()), default=60.0) / 4 or 0.05)
 
 
+async def busy_from(caches: list[BusyCache], ctx: Context, office: Office, start: datetime,
+                    end: datetime) -> list[Busy]:
+    """Busy times from several caches; unreadable ones are skipped (and logged), unless none
+    could ever be read, then CalendarUnavailable."""
+    now = ctx.now()
+    results = await asyncio.gather(*(c.get(now, start, end) for c in caches),
+                                   return_exceptions=True)
+    out: list[Busy] = []
+    failures: list[BaseException] = []
+    for cache, result in zip(caches, results, strict=True):
+        if isinstance(result, CalendarUnavailable):
+            failures.append(result)
+            log.debug("calendar %s: %s", cache.name, result)  # the cache logged the failure
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            out.extend(result)
+    if failures and len(failures) == len(caches):
+        raise CalendarUnavailable(f"no calendar of {office.id} could be read")
+    return out
+
+
+# -- read-only iCalendar feeds ----------------------------------------------------------------
+
+
+class FeedCfg(BaseModel):
+    """One feed: its URL (put secret URLs in an environment variable: `${NAME}`), the counter
+    it blocks (none: every counter) and optional Basic-auth credentials from the environment."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    url: str = Field(pattern=r"^https?://")
+    counter: int | None = Field(default=None, ge=1)
+    username_env: str | None = None
+    password_env: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_url(cls, value: Any) -> Any:
+        return {"url": value} if isinstance(value, str) else value
+
+    def auth(self) -> aiohttp.BasicAuth | None:
+        if not self.username_env:
+            return None
+        return aiohttp.BasicAuth(require_env(self.username_env),
+                                 require_env(self.password_env or ""))
+
+
+def redact(url: str) -> str:
+    """Scheme and host only: feed URLs often carry a secret token in the path or query."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or '?'}/…"
+
+
+def office_options(office: Office, model: type[BaseModel], backend: str) -> Any:
+    """Validate `office.calendar.options` with `model`, worded for the IT admin."""
+    try:
+        return model.model_validate(office.calendar.options)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"])
+        msg = "unknown key (check the spelling)" if err["type"] == "extra_forbidden" \
+            else err["msg"].removeprefix("Value error, ")
+        raise ConfigError(
+            f"office {office.id}: calendar.options{'.' + key if key else ''} "
+            f"(backend {backend}): {msg}"
+        ) from None
+
+
+@dataclass
+class FeedSource:
+    """A feed URL with the last parsed calendar and its validators for conditional GETs."""
+
+    cfg: FeedCfg
+    session: aiohttp.ClientSession
+    office: Office
+    timeout: float
+    max_bytes: int
+    calendar: Calendar | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    requests: int = 0
+    not_modified: int = 0
+    _auth: aiohttp.BasicAuth | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self._auth = self.cfg.auth()
+
+    @property
+    def name(self) -> str:
+        return f"{self.office.id} ics {redact(self.cfg.url)}"
+
+    async def fetch(self, frm: datetime, to: datetime) -> list[Busy]:
+        headers = {"User-Agent": USER_AGENT, "Accept": "text/calendar"}
+        if self.calendar is not None:
+            if self.etag:
+                headers["If-None-Match"] = self.etag
+            if self.last_modified:
+                headers["If-Modified-Since"] = self.last_modified
+        try:
+            async with self.session.get(
+                self.cfg.url, headers=headers, auth=self._auth,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+            ) as resp:
+                self.requests += 1
+                if resp.status == 304 and self.calendar is not None:
+                    self.not_modified += 1
+                elif resp.status == 200:
+                    body = await self._read(resp)
+                    self.calendar = await asyncio.to_thread(Calendar.from_ical, body)
+                    self.etag = resp.headers.get("ETag")
+                    self.last_modified = resp.headers.get("Last-Modified")
+                else:
+                    raise CalendarUnavailable(f"{redact(self.cfg.url)} answered HTTP {resp.status}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise CalendarUnavailable(f"{redact(self.cfg.url)}: {type(exc).__name__}") from None
+        except (ValueError, KeyError, IndexError, TypeError) as exc:  # not iCalendar
+            text = f"{redact(self.cfg.url)}: not an iCalendar feed ({type(exc).__name__}: {exc})"
+            raise CalendarUnavailable(text[:300]) from None
+        assert self.calendar is not None
+        try:
+            return await asyncio.to_thread(busy_of, self.calendar, frm, to, self.office.tz,
+                                           self.cfg.counter)
+        except Exception as exc:  # a broken recurrence rule and the like
+            self.calendar = self.etag = self.last_modified = None  # fetch in full next time
+            raise CalendarUnavailable(
+                f"{redact(self.cfg.url)}: entries cannot be read ({type(exc).__name__})") from None
+
+    async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
+        too_big = f"{redact(self.cfg.url)}: feed larger than {self.max_bytes} bytes"
+        if (resp.content_length or 0) > self.max_bytes:
+            raise CalendarUnavailable(too_big)
+        body = bytearray()
+        async for chunk in resp.content.iter_chunked(64 * 1024):
+            body += chunk
+            if len(body) > self.max_bytes:
+                raise CalendarUnavailable(too_big)
+        return bytes(body)
+
+
+def feed_cache(ctx: Context, office: Office, cfg: FeedCfg, session: aiohttp.ClientSession, *,
+               cache_seconds: float, retry_seconds: float, timeout: float, deadline: float,
+               max_bytes: int) -> BusyCache:
+    """A busy-time cache over one feed, reporting clashes with bookings to staff."""
+    source = FeedSource(cfg, session, office, timeout, max_bytes)
+
+    async def on_fresh(items: list[Busy], frm: datetime, to: datetime) -> None:
+        await report_conflicts(ctx, office, items, frm, to)
+
+    cache = BusyCache(source.name, source.fetch, ttl=timedelta(seconds=cache_seconds),
+                      retry=timedelta(seconds=retry_seconds),
+                      horizon=timedelta(days=ctx.config.booking.horizon_days), deadline=deadline,
+                      on_fresh=on_fresh, source=source)
+    return cache
+
+
 # -- conflicts with bookings -------------------------------------------------------------------
 
 STATE_PLUGIN = "calendar"
@@ -324,3 +487,9 @@ async def report_conflicts(ctx: Context, office: Office, items: list[Busy], frm:
             new += 1
     await ctx.set_state(STATE_PLUGIN, key, {"seen": seen})
     return new
+
+
+async def busy_views(caches: list[BusyCache], ctx: Context, office: Office, start: datetime,
+                     end: datetime) -> list[BusyInterval]:
+    """`busy_from` as the value objects the core's `calendar_busy` hook returns."""
+    return [b.view() for b in await busy_from(caches, ctx, office, start, end)]

@@ -1,5 +1,5 @@
-"""Shared by the Twilio SMS and voice channels: webhook signatures, phone numbers, opt-outs,
-numbered options and GSM-7 text.
+"""The kit for channels over Twilio (the SMS channel, the phone line): webhook signatures, TwiML
+answers, phone numbers, SMS opt-outs, and the caller's number in the dialogue.
 
 - Every webhook is checked with twilio's `RequestValidator` against the public URL the request
   was sent to (`server.public_url` + path and query), because the server usually sits behind a
@@ -8,38 +8,38 @@ numbered options and GSM-7 text.
   a booking. It is no proof of identity (caller ID and SMS sender numbers can be spoofed):
   the last name is still asked before an appointment is shown, moved or cancelled, unless
   the office sets `caller_id_is_proof: true` for the channel.
-- An SMS opt-out (STOP) is kept per number (hashed) and honoured by both channels.
+- An SMS opt-out (STOP) is kept per number (hashed) and honoured by every channel that texts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import os
-import re
+from collections.abc import Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 import phonenumbers
+from aiohttp import web
 from twilio.request_validator import RequestValidator
 
-from assistant.plugin import Button, Incoming, Reply
+from assistant.booking.appointments import normalize_phone
 
 if TYPE_CHECKING:
-    from aiohttp import web
     from multidict import MultiDictProxy
 
-    from assistant.plugin import Context
+    from assistant.context import Context
+    from assistant.messages import Incoming, Reply
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
+# The plugin whose state holds the opt-outs (the SMS channel's, for compatibility).
 OPT_OUT_PLUGIN = "sms"
 
 
-# -- webhook signatures ------------------------------------------------------------------------
+# -- webhooks ---------------------------------------------------------------------------------
 
 
 async def signed_form(
@@ -69,21 +69,18 @@ def public_url(ctx: Context, path_qs: str) -> str:
     return ctx.config.server.base_url + path_qs
 
 
+def twiml_response(twiml: str) -> web.Response:
+    """A webhook's answer: TwiML as `application/xml`."""
+    return web.Response(text=twiml, content_type="application/xml")
+
+
 # -- phone numbers ----------------------------------------------------------------------------
 
 
 def e164(raw: str | None, region: str = "DE") -> str | None:
     """`+4917612345678` for any way of writing a valid number, else None (short codes,
     alphanumeric senders, "anonymous")."""
-    if not raw:
-        return None
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return normalize_phone(raw, region) if raw else None
 
 
 def is_mobile(number: str | None) -> bool:
@@ -130,90 +127,22 @@ def caller_id_is_proof(ctx: Context, channel: str) -> bool:
     return bool(getattr(ctx.settings(channel), "caller_id_is_proof", False))
 
 
-async def converse(ctx: Context, msg: Incoming) -> list[Reply]:
+async def converse(ctx: Context, msg: Incoming, number_answers: Collection[str] = ()
+                   ) -> list[Reply]:
     """`ctx.dialogue.handle`, answering the contact question with the caller's number.
 
-    The caller's number is known, so asking "Handynummer oder E-Mail?" would only cost a turn;
-    the number is stored as the appointment's phone. It is handed to the dialogue as a
-    verified contact (which finds an appointment booked from this number without the last
-    name) only when the office opted in with `caller_id_is_proof`; otherwise it goes as
-    `metadata.caller`, for the per-caller limits.
+    The caller's number is known, so asking "Handynummer oder E-Mail?" would only cost a turn:
+    a reply whose key is in `number_answers` (the booking flow's `book.ask_contact`) is
+    answered with the number at once, stored as the appointment's phone. The number is handed
+    to the dialogue as a verified contact (which finds an appointment booked from this number
+    without the last name) only when the office opted in with `caller_id_is_proof`; otherwise
+    it goes as `metadata.caller`, for the per-caller limits.
     """
-    assert ctx.dialogue is not None
     number = msg.verified_contact
     if number and not caller_id_is_proof(ctx, msg.channel):
         msg = replace(msg, verified_contact=None, metadata={**msg.metadata, "caller": number})
     replies = await ctx.dialogue.handle(msg)
-    if number and any(r.key == "book.ask_contact" for r in replies):
-        rest = [r for r in replies if r.key != "book.ask_contact"]
+    if number and any(r.key in number_answers for r in replies):
+        rest = [r for r in replies if r.key not in number_answers]
         replies = rest + await ctx.dialogue.handle(replace(msg, text=number))
     return replies
-
-
-def offered_buttons(replies: list[Reply]) -> list[Button]:
-    """The buttons a channel offers as numbered options: those of the last reply that has any."""
-    for reply in reversed(replies):
-        if reply.buttons:
-            return list(reply.buttons)
-    return []
-
-
-_BARE_NUMBER = re.compile(
-    r"^\s*(?:(?:nr\.?|nummer|number|option|taste|key|die|den|das|the)\s*)?(\d{1,2})\s*[.)]?\s*$",
-    re.I)
-
-
-def chosen_option(text: str, options: list[str]) -> str | None:
-    """The payload of option N when the whole message is the number N (1-based)."""
-    m = _BARE_NUMBER.match(text)
-    if not m:
-        return None
-    index = int(m.group(1))
-    return options[index - 1] if 1 <= index <= len(options) else None
-
-
-# -- GSM-7 ------------------------------------------------------------------------------------
-
-# Characters that force the whole SMS into UCS-2 (70 instead of 160 characters per segment)
-# although a GSM-7 form reads as well. Umlauts and ß are GSM-7 and stay.
-_ASCII_FORMS = str.maketrans({
-    "„": '"', "“": '"', "”": '"', "‟": '"', "«": '"', "»": '"', "‹": "'", "›": "'",
-    "‘": "'", "’": "'", "‚": "'", "‛": "'", "`": "'", "´": "'",
-    "–": "-", "—": "-", "‒": "-", "−": "-", "‐": "-", "‑": "-",
-    "•": "-", "·": "-", "◦": "-", "▪": "-",
-    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "",
-    "…": "...",
-})
-
-
-def gsm_safe(text: str) -> str:
-    """Replace typographic characters by their GSM-7 forms (keeps umlauts, ß and €)."""
-    return text.translate(_ASCII_FORMS)
-
-
-def is_gsm7(text: str) -> bool:
-    try:
-        text.encode("gsm03.38")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def sms_units(text: str) -> tuple[int, int, int]:
-    """(units, single-segment limit, per-segment limit of a multi-part SMS).
-
-    GSM-7 counts septets (extension-table characters such as € [ ] { } count two); anything
-    else goes as UCS-2 and counts UTF-16 code units.
-    """
-    try:
-        return len(text.encode("gsm03.38")), 160, 153
-    except UnicodeEncodeError:
-        return len(text.encode("utf-16-le")) // 2, 70, 67
-
-
-def segments(text: str) -> int:
-    """How many SMS segments `text` takes."""
-    units, single, multi = sms_units(text)
-    if units <= single:
-        return 1
-    return math.ceil(units / multi)
