@@ -27,6 +27,7 @@ _THAT_DAY = re.compile(r"\b(that day|same day|this day|an dem tag|an diesem tag|
                        r"|am gleichen tag|dem tag|diesem tag)\b", re.I)
 # "geht das am Freitag?", "kann ich das in Riesa machen?", "is there anything on Friday?"
 _CAN_I = re.compile(r"\b(geht (?:das|es|des|dit)|gehts|geht's|kann ich|könnte ich|koennte ich"
+                    r"|ginge (?:das|es)|wäre das|waere das|würde das gehen|wuerde das gehen"
                     r"|gibt es (?:da )?(?:noch )?(?:einen |nen )?termin|habt ihr|haben sie (?:da )?"
                     r"(?:noch )?(?:was|etwas|einen termin)|can i|could i|is there|are there"
                     r"|do you have)\b", re.I)
@@ -99,11 +100,15 @@ class InformationFlow(Flow):
         one_day = (meaning.start is not None and meaning.end is not None and not meaning.from_button
                    and meaning.end - meaning.start < timedelta(days=1, hours=1))
         on = meaning.start.date() if one_day and meaning.start is not None else None
-        if on is None and facts.start is not None and (
+        if on is None and facts.start is not None and not meaning.has_time and (
                 _THAT_DAY.search(meaning.text) or answers.follows_up(meaning.text)):
             on = facts.start.astimezone(turn.now.tzinfo).date()  # the day asked about before
         if on is not None:
             self._hours_on_day(turn, office, on)
+            return
+        if office is not None and meaning.start is not None and meaning.end is not None and (
+                timedelta(days=1) < meaning.end - meaning.start <= timedelta(days=14)):
+            self._hours_on_days(turn, office, meaning.start.date(), meaning.end.date())
             return
         if office is None:
             turn.say("hours.ask_office", buttons=[
@@ -125,6 +130,19 @@ class InformationFlow(Flow):
                  hours="\n".join(lines), closures=notes, phone=office.phone or "",
                  buttons=[] if task else [
                      turn.button("menu.book", f'/book_appointment{{"office": "{office.id}"}}')])
+
+    def _hours_on_days(self, turn: Turn, office: Office, first: date, last: date) -> None:
+        """Opening hours day by day ("zwischen Weihnachten und Neujahr"), closures with why."""
+        lang, lines = turn.lang, []
+        for n in range((last - first).days + 1):
+            on = first + timedelta(days=n)
+            holiday, closure = holiday_name(on), office.closed_on(on)
+            ranges = [] if (holiday or closure) else office.hours_on(on)
+            why = holiday or (closure.reason.get(lang) if closure and closure.reason else "")
+            shown = (", ".join(f"{r.start:%H:%M}–{r.end:%H:%M}" for r in ranges) if ranges
+                     else t("hours.closed_short", lang) + (f" ({why})" if why else ""))
+            lines.append(f"• {day(on, lang)}: {shown}")
+        turn.say("hours.on_days", office=office.name.get(lang), listing="\n".join(lines))
 
     def _hours_on_day(self, turn: Turn, office: Office | None, on: date) -> None:
         """Opening hours for one date ("Hat Riesa am 1. Januar offen?"), for one office or,

@@ -1,5 +1,5 @@
 """The `amtsbote` command: serve, demo, shell, check-config, db upgrade, plugins, nlu, stats,
-feed-token."""
+feed-token, staff."""
 
 from __future__ import annotations
 
@@ -281,6 +281,13 @@ def cmd_feed_token(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_staff(args: argparse.Namespace) -> int:
+    """Back-office accounts (assistant/staff/commands.py)."""
+    from assistant.staff import commands
+
+    return commands.run(_config(args), args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="amtsbote", description=__doc__)
     p.add_argument("-c", "--config", default=os.environ.get("AMTSBOTE_CONFIG", "config.yml"),
@@ -315,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--office")
     fts.add_parser("revoke", help="revoke one token").add_argument("id", type=int)
     ft.set_defaults(func=cmd_feed_token)
+    from assistant.staff import commands as staff_commands
+
+    sa = sub.add_parser("staff", help="back-office accounts (/staff/)")
+    staff_commands.add_subcommands(sa.add_subparsers(dest="staff_command", required=True))
+    sa.set_defaults(func=cmd_staff)
     from assistant.nlu import rasa_runner
 
     n = sub.add_parser("nlu", help="Rasa environment, training, server, evaluation")

@@ -270,6 +270,13 @@ class ServerCfg(Strict):
     # A second request for staff (human, call-back) from the same conversation or contact
     # while the first still waits, within this many minutes, is merged into the first.
     staff_request_dedup_minutes: int = Field(default=30, ge=0)
+    # The back office (/staff/): a session unused for this many minutes is logged out; failed
+    # logins per user name and per client address within `staff_login_window_minutes` before
+    # further logins are refused (429) until the window has passed.
+    staff_idle_minutes: int = Field(default=30, ge=1)
+    staff_login_failures_per_user: int = Field(default=5, ge=1)
+    staff_login_failures_per_address: int = Field(default=20, ge=1)
+    staff_login_window_minutes: int = Field(default=15, ge=1)
 
     @field_validator("trusted_proxies", "rate_limit_exempt")
     @classmethod

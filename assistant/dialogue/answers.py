@@ -29,7 +29,8 @@ _ABORT = re.compile(
     r"|möchte keinen termin|doch keinen termin|never ?mind|forget (?:it|about it)|stop it"
     r"|i don'?t want (?:it|this|the appointment|an appointment) any ?more|cancel (?:that|this)"
     r"|nicht mehr buchen|nicht buchen|abort|don'?t book(?: it| that| this)?|do not book|quit"
-    r"|cancel (?:it|everything|the booking)|stop (?:it|this|that|here))\b"
+    r"|cancel (?:it|everything|the booking)|stop (?:it|this|that|here)"
+    r"|brech\w* (?:sie |wir |mer )?(?:das|es|den termin|die buchung|alles)(?: \w+){0,2} ab)\b"
 )
 _ABORT_WEAK = re.compile(r"^(?:ach )?(?:nee|nein|no)?,? ?(?:doch nicht|lieber nicht|stop|stopp"
                          r"|lass ma|lass mal)[.! ]*$")
@@ -58,7 +59,8 @@ def asks_to_repeat(text: str) -> bool:
 
 
 _OPENING = re.compile(r"\b(geöffnet|geoeffnet|offen|open|opening|öffnungszeit\w*"
-                      r"|oeffnungszeit\w*|geschlossen|closed|schließt|schliesst|close)\b"
+                      r"|oeffnungszeit\w*|geschlossen|closed|schließt|schliesst|close"
+                      r"|which offices?|welche[sn]? (?:bürgerbüro|buergerbuero|büro|amt))\b"
                       r"|\bauf\W*$")
 
 
@@ -130,6 +132,67 @@ _ABOUT_SERVICE = re.compile(
     r"|picture|kost\w*|gebühr\w*|gebuehr\w*|preis|cost\w*|fee|price|how much|wie ?viel"
     r"|dauer\w*|how long|unterlagen|dokumente?n?|documents?|papers|bring|zugeschickt|per post"
     r"|by post|sent to me|right away|gleich mit)\b")
+
+
+_ONLY_POLITE = re.compile(r"^\W*(?:(?:danke(?: schön| sehr)?|vielen dank|ok(?:ay)?|gut|alles klar"
+                          r"|super|prima|schön|hallo|guten tag|hi|hello|thanks|thank you|great"
+                          r"|fine|perfect|perfekt|na gut|achso|ach so)\W*)+$")
+_QUESTION_START = re.compile(r"^\W*(?:was|wie|wo|wann|warum|wieso|muss|brauch\w*|kann|können"
+                             r"|gibt|habt|haben|hat|ist|sind|what|how|where|when|why|do|does"
+                             r"|can|is|are|must)\b", re.I)
+
+
+_AND_ASKED = re.compile(r"[,\s]+(?:und|and)\s+(?=(?:brauch\w* ich|muss ich|was kostet|wie ?viel"
+                       r"|kostet|was muss|gibt es|do i|does it|how much|what does|what do i"
+                       r"|is there|do you)\b)", re.I)
+
+
+_BESIDE_CHOICE = re.compile(r"^\W*(?:\d{1,2}(?:[.:]\d{2})?|die \w+|den \w+|nummer \d|number \d)"
+                            r"\W+(?:auf|für|fuer|for|unter|name:?)\s+(?:den namen\s+)?"
+                            r"(?P<n>[^\W\d_][\w'’-]+\s+[^\W\d_][\w'’-]+)", re.I)
+
+
+def name_beside_choice(text: str) -> str | None:
+    """"2, auf Herbert Lange bitte", "die erste, für Anna Berger": the name the slot is for."""
+    m = _BESIDE_CHOICE.search(text)
+    return plausible_name(m.group("n")) if m else None
+
+
+def side_question_in(text: str) -> str | None:
+    """A question about the service (what to bring, the fee) in a later sentence of a request
+    ("… Can we come on Thursday? Also, does she really need a photo"); None."""
+    sentences = [s.strip() for s in re.findall(r"[^.!?;]+[.!?;]*", text) if s.strip()]
+    for sentence in sentences[1:]:
+        asked = sentence if sentence.endswith("?") else sentence.rstrip(".!;") + "?"
+        plain = re.sub(r"^\W*(?:also|and|und|außerdem|ausserdem|noch was|by the way|übrigens"
+                       r"|uebrigens)\W+", "", asked, flags=re.I)
+        if (sentence.endswith("?") or _QUESTION_START.match(plain)) and asks_about_service(asked):
+            return plain
+    return None
+
+
+def split_question(text: str) -> tuple[str, str] | None:
+    """An answer with a question after it ("08:15, muss ich ein Foto mitbringen?", "Ja, buchen
+    Sie bitte. Kann man mit Karte bezahlen?"): (answer, question); None when the message is
+    only one of them, or the answer part is only thanks or a greeting."""
+    if "?" not in text:
+        asked = _AND_ASKED.search(text)  # spoken or typed without "?"
+        if asked is None or not text[:asked.start()].strip():
+            return None
+        return text[:asked.start()].strip(" ,"), text[asked.end():].strip() + "?"
+    parts = re.findall(r"[^.!?;]+[.!?;]*", text)
+    asked = next((i for i, p in enumerate(parts) if p.rstrip().endswith("?")), None)
+    if asked is None:
+        return None
+    answer, question = "".join(parts[:asked]).strip(), "".join(parts[asked:]).strip()
+    if not answer:  # "number 2, and how much does it cost?": a short answer before a comma
+        head, comma, tail = question.partition(",")
+        if not comma or len(head.split()) > 5 or _QUESTION_START.match(head):
+            return None
+        answer, question = head.strip(), tail.strip()
+    if not answer or not question or _ONLY_POLITE.match(_fold(answer)):
+        return None
+    return answer, question
 
 
 def asks_about_service(text: str) -> bool:
@@ -340,6 +403,10 @@ _DAY_WORDS = re.compile(
     r"|sunday|heute|morgen|übermorgen|today|tomorrow|woche|week|januar|februar|märz"
     r"|april|mai|juni|juli|august|september|oktober|november|dezember|january|february|march"
     r"|may|june|july|october|december)\b|\d{1,2}\.\s*\d{1,2}\.|\b\d{1,2}\.\s+[a-zä]"
+    # ordinal days: "am zweiundzwanzigsten", "am 22.", "on the 3rd", "the twenty-second"
+    r"|\b(?:am|den|dem)\s+(?!(?:besten|liebsten|meisten|schnellsten|frühesten|fruehesten"
+    r"|spätesten|spaetesten|wenigsten|nächsten|naechsten)\b)\w+(?:ten|sten)\b"
+    r"|\b(?:am|den)\s+\d{1,2}\.(?!\d)|\b\d{1,2}(?:st|nd|rd|th)\b"
 )
 
 
@@ -355,7 +422,7 @@ def names_a_day(text: str) -> bool:
 _NAME_LEADS = re.compile(
     r"(?<!\w)(?:ich hei(?:ss|ß)e|mein (?:nach)?name (?:ist|lautet|wäre|waere)"
     r"|name(?:\s*ist)?\s*:|name ist|auf den namen|für|fuer|es ist|richtig ist"
-    r"|(?:erst )?(?:der|den) vorname(?:n)?(?: ist)?"
+    r"|(?:erst )?(?:der|den) vorname(?:n)?(?: ist)?|also(?=\s+(?-i:[A-ZÄÖÜ])\w+\s+(?-i:[A-ZÄÖÜ]))"
     r"|richtige name ist|my name is|name is"
     r"|i am|i'm|this is|it'?s|it is|call me|under the name|should be|richtig wäre|korrekt ist"
     r"|correct is|richtig heißt|richtig heisst|wie (?:ich )?(?:schon|bereits)"
@@ -469,6 +536,11 @@ def plausible_name(text: str) -> str | None:
 _SPELLED = re.compile(r"(?:\s+(?:mit|with|wie|like))?(?:\s+[^\W\d_]){2,}\W*$")
 
 
+_SHOULD_BE_CALLED = re.compile(
+    r"\b(?:muss|soll|sollte|müsste|muesste)\s+(?:es|das|der name|er|sie)?\s*"
+    r"(?P<n>[^\W\d_][\w'’-]+(?:\s+[^\W\d_][\w'’-]+)?)\s+hei(?:ß|ss)en\b", re.I)
+
+
 def name_in_sentence(text: str, whole_text_ok: bool = True) -> str | None:
     """A person's name given in a sentence ("Ich heiße Anna Berger und brauche …",
     "Wie ich schon sagte: Gertrud Schubert."), or the whole text when it is a name. Letters
@@ -478,6 +550,9 @@ def name_in_sentence(text: str, whole_text_ok: bool = True) -> str | None:
         return relative  # "Auf meinen Vater: Werner Haufe. Ich heiße übrigens Ute …"
     found = None
     text = re.sub(r"\b(?:Dr|Prof|Dipl)\.\s*", "", text)
+    should = _SHOULD_BE_CALLED.search(text)
+    if should and (named := plausible_name(should.group("n"))):
+        return named  # "Es muss Hildegard Kühne heißen"
     for m in _NAME_LEADS.finditer(text):
         rest = text[m.end():]
         # "Name: Schulze, Marcel", "ich bin die Frau Krause, Erika.": last name first
@@ -523,8 +598,9 @@ def asks_whose_name(text: str) -> bool:
     """A question whose name the booking takes ("Muss da der Name vom Kind rein oder meiner?",
     "my name or my son's?")."""
     folded = _fold(text)
+    why = re.search(r"\b(warum|wozu|wieso|why|wofuer)\b", folded)
     return "?" in text and bool(re.search(r"\bnamen?\b", folded)) and bool(
-        _WHOSE_NAME.search(folded)) and not re.search(r"\b(warum|wozu|wieso|why|wofuer)\b", folded)
+        _WHOSE_NAME.search(folded)) and not why and not asks_about_service(text)
 
 
 _FILLER = re.compile(r"^(?:(?:ok(?:ay)?|ja|jo|gut|na gut|also|nu|well|alright|sure|yes|so|ach so|"
@@ -644,7 +720,13 @@ _PROOF_LEADS = re.compile(
 
 _FORMER_NAME = re.compile(r"[^\W\d_][\w'’-]+\s+(?:ist|war)\s+mein\s+(?:geburts|mädchen|maedchen"
                           r"|früherer?\s+|frueherer?\s+|alter\s+)name|\b(?:maiden|birth|former)"
-                          r" name\b[^,.;]*", re.I)
+                          r" name\b[^,.;]*|[^\W\d_][\w'’-]+\s+(?:ist|war|is)\s+(?:meine?|my)\s+"
+                          r"(?:schwester|bruder|mann|frau|mutter|vater|tochter|sohn|sister|brother"
+                          r"|husband|wife|mother|father|daughter|son)\b", re.I)
+# "Ach, Berger natürlich!", "nee, Berger doch": the name the citizen meant all along
+_OF_COURSE = re.compile(r"(?:^|\W)(?:ach|oh|nein|nee|sorry|pardon|verzeihung)\W+"
+                        r"([^\W\d_][\w'’-]+)\W+(?:natürlich|natuerlich|naturlich|doch|of course)\b",
+                        re.I)
 
 
 def proof_in_sentence(text: str) -> str | None:
@@ -652,7 +734,10 @@ def proof_in_sentence(text: str) -> str | None:
     "Krüger ist mein Name"); exactly one candidate, never several guesses. A former name
     ("Bergmann ist mein Geburtsname") is none."""
     text = _FORMER_NAME.sub(" ", text)
-    m = re.search(r"([^\W\d_][\w'’-]+)\s+ist mein (?:nach)?name", text, re.I)
+    meant = _OF_COURSE.search(text)
+    if meant and plausible_name(meant.group(1)):
+        return plausible_name(meant.group(1))
+    m = re.search(r"([^\W\d_][\w'’-]+)\s+(?:ist mein (?:nach)?name|hei(?:ß|ss)e ich)", text, re.I)
     if m and plausible_name(m.group(1)):
         return plausible_name(m.group(1))
     for lead in _PROOF_LEADS.finditer(text):

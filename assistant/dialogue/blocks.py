@@ -398,6 +398,10 @@ async def take_slot(turn: Turn, index: int) -> None:
         return
     await release(turn)
     task.hold, task.chosen, task.office = token, slot, slot.office
+    if isinstance(task, PersonTask) and not turn.msg.text.startswith("/") and (
+            name := answers.name_beside_choice(turn.msg.text)):
+        task.name = name  # "2, auf Herbert Lange bitte"
+        turn.learn(name=name)
     await advance(turn)
 
 

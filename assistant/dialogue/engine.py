@@ -114,6 +114,17 @@ class Dialogue:
 
     # -- one message ---------------------------------------------------------------------------
     async def _turn(self, turn: Turn, text: str) -> None:
+        if (split := self._answer_and_question(turn, text)) is not None:
+            await self._both(turn, *split)
+            return
+        started, mark = turn.task is None, len(turn.replies)
+        await self._one(turn, text)
+        if started and turn.task is not None and not text.lstrip().startswith("/") and (
+                "information" in self.flows) and (asked := answers.side_question_in(text)):
+            # "… Can we come on Thursday? Also, does she really need a photo": both answered
+            await self._side(turn, asked, mark)
+
+    async def _one(self, turn: Turn, text: str) -> None:
         try:
             meaning = parse_payload(text)
         except (BadPayload, ValueError):
@@ -327,6 +338,53 @@ class Dialogue:
             return
         if task is not None:
             await advance(turn)
+
+    # -- an answer and a question in one message ---------------------------------------------
+    def _answer_and_question(self, turn: Turn, text: str) -> tuple[str, str] | None:
+        """"08:15, muss ich ein Foto mitbringen?" to the question for a slot: the answer, and a
+        question about the service, its fee, the hours or the place beside it."""
+        task = turn.task
+        if task is None or text.lstrip().startswith("/") or "information" not in self.flows:
+            return None
+        split = answers.split_question(text)
+        if split is None:
+            return None
+        answer, question = split
+        if answers.yes_no(answer) is not None and task.step not in {"confirm", "contact"}:
+            return None  # "Ja, aber was kostet das?" elsewhere: the question alone counts
+        side = (answers.asks_about_service(question) or answers.asks_opening_hours(question)
+                or answers.asks_where(question) or self._faq_for(turn, question) is not None)
+        return split if side else None
+
+    def _faq_for(self, turn: Turn, question: str) -> Flow | None:
+        asked = Understanding(text=question)
+        return next((f for f in self.flows.values()
+                     if f.claims_first and f.claims(turn, asked)), None)
+
+    async def _both(self, turn: Turn, answer: str, question: str) -> None:
+        """The answer first (it may finish the task), then the question; the answer's next
+        question, if any, is asked last."""
+        mark = len(turn.replies)
+        await self._turn(turn, answer)
+        await self._side(turn, question, mark)
+
+    async def _side(self, turn: Turn, question: str, mark: int) -> None:
+        """Answer a side question after the replies since `mark`, before their last question
+        if a task is still under way."""
+        after = turn.replies[mark:]
+        turn.replies[mark:] = []
+        faq = self._faq_for(turn, question)
+        meaning = reading.read_locally(turn, question) or await reading.read(turn, question)
+        if faq is not None:
+            await faq.respond(turn, meaning)
+        else:
+            meaning.intent = ("ask_where" if answers.asks_where(question)
+                              else "ask_opening_hours" if answers.asks_opening_hours(question)
+                              else "ask_service_info")
+            await self.flows["information"].respond(turn, meaning)
+        side = turn.replies[mark:]
+        pending = turn.task is not None and after
+        turn.replies[mark:] = (after[:-1] + side + after[-1:]) if pending else after + side
 
     def _what_about(self, turn: Turn, meaning: Understanding) -> None:
         """A code or an office alone: ask what to do with it."""

@@ -33,6 +33,7 @@ _ALSO = re.compile(r"\b(noch|auch|ebenfalls|too|also|as well|another one|the oth
 # "ich hab nen Termin in Meißen …", "I have an appointment on Monday …": one already booked
 _HAVE_ONE = re.compile(r"\b(?:ich )?(?:hab|habe|hätte|hatte) (?:da )?(?:nen|einen|ein|'n) termin"
                        r"|\bmein(?:en)? termin\b|\bi (?:have|had|got) an? appointment"
+                       r"|\bder termin (?:ist|war)\b|\bthe appointment is\b"
                        r"|\bmy appointment\b", re.I)
 _CHECK_WORDS = re.compile(r"\b(prüf\w*|pruef\w*|nachschau\w*|nachseh\w*|check\w*|wann (?:ist|war)"
                           r"|when is|steht (?:der|mein)|noch gültig|still valid|bestätig\w*)\b",
@@ -52,7 +53,8 @@ _WISH = re.compile(r"\b(geht|ginge|gehen|möglich|moeglich|possible|could i|can 
 # "Hat Meißen am Mi 2.12. auf?", "Is Coswig open on Christmas Eve?"
 _OPEN_QUESTION = re.compile(
     r"\b(?:hat|haben|ist|sind|is|are)\b.*\b(?:auf|offen|geöffnet|geoeffnet|open|zu|geschlossen"
-    r"|closed)\b\W*$|\b(?:öffnungszeit\w*|oeffnungszeit\w*|opening hours)\b", re.I)
+    r"|closed)\b\W*$|\b(?:öffnungszeit\w*|oeffnungszeit\w*|opening hours)\b"
+    r"|\b(?:which offices?|welche[sn]? (?:bürgerbüro|büro|amt))\b.*\?", re.I)
 # beside a code: a question about that appointment ("Was muss ich zu meinem Termin … mitbringen?")
 _ABOUT_IT = re.compile(r"\b(mitbring\w*|mitnehm\w*|bring|unterlagen|dokument\w*|documents?|kost\w*"
                        r"|cost\w*|gebühr\w*|gebuehr\w*|fee)\b", re.I)

@@ -336,12 +336,17 @@ async def answer_proof(turn: Turn, meaning: Understanding) -> bool:
         return False
     code = meaning.reference or references.find(meaning.text)
     if code and code != task.reference:
-        return False
+        # "moment, ich les nochmal vor: TCB TA7, Richter": the code read again, corrected
+        task.reference = code
+        turn.learn(reference=code)
     rest = references.without_code(meaning.text)
     contact = answers.contact_answer(rest, turn.lang)
     proof = (contact.phone or contact.email) if contact else None
     proof = proof or answers.name_in_sentence(rest) or answers.proof_in_sentence(rest)
     if not proof:
+        if code and code == task.reference:
+            await advance(turn)  # the new code; the last name is asked for again
+            return True
         return False
     task.proof, task.proof_guessed = proof, False
     await advance(turn)

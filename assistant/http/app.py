@@ -13,6 +13,7 @@ from assistant import app as lifecycle
 from assistant.context import Context
 from assistant.http import api
 from assistant.http.common import CTX, json_error
+from assistant.staff import routes as staff_routes
 
 log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
@@ -83,6 +84,7 @@ def create_app(ctx: Context, manage_lifecycle: bool = True) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     api.add_routes(app)
+    staff_routes.add_routes(app)  # the back office, /staff/
     ctx.pm.hook.register_routes(app=app, ctx=ctx)
     if manage_lifecycle:
 

@@ -173,10 +173,13 @@ _OWN_DAY = re.compile(r"\b(?:ich arbeite|arbeite ich|i work|i'?m working|i am wo
 # (left out when another clause holds a time)
 _TOLD_PAST = re.compile(r"\b(?:moved|umgezogen|hergezogen|gezogen|zog|came|kam|kamen|arrived"
                         r"|angekommen|ago|seit|since)\b", re.I)
-# "wir fahren im Februar weg", "we're flying to Spain in March": the trip the document is for
-# (left out when another clause holds a time)
+# "wir fahren im Februar weg", "we're flying to Spain in March", "ich fange im Januar an": the
+# trip or the new job the document is for (left out when another clause holds a time)
 _TRAVEL = re.compile(r"\b(?:fahren|fahre|fliegen|fliege|reisen|reise|verreisen|urlaub|weg(?:fahren|"
-                     r"fliegen)?|travel\w*|flying|fly|trip|holiday|vacation|going away|go away)\b"
+                     r"fliegen)?|travel\w*|flying|fly|trip|holiday|vacation|going away|go away"
+                     r"|fange|fängt|anfange|anfangen|beginne|beginnt"
+                     r"|neue[nr]? (?:job|stelle|arbeit)|new job"
+                     r"|start(?:ing)? (?:my |a )?(?:new )?(?:job|work))\b"
                      r"(?!.*\b(?:termin|appointment|kommen|come)\b)", re.I)
 _INSTEAD = re.compile(r"\b(?:statt|anstatt|anstelle von|instead of|rather than)\s+(?:(?:um|am|an"
                       r"|den|dem|der|on|at|the)\s+)?[\w:.]+(?:\s+uhr)?", re.I)
@@ -197,6 +200,28 @@ _NEGATED_CLAUSE = re.compile(
 _CLAUSE_END = re.compile(
     rf"[.!?;](?=\s+(?!(?:{'|'.join(sorted(MONTH_WORDS, key=len, reverse=True))})\b|\d))"
     r"|,|\s(?=(?:aber|but|sondern)\s)", re.I)
+
+
+_TURNED_DOWN_AFTER = re.compile(
+    r"\W*(?:\w+\W+)?(?:geht|passt|klappt|kann ich|könnte ich|koennte ich)\W+(?:\w+\W+)?"
+    r"(?:nicht|nich|ni|leider nicht)\b|\W*(?:is|does|won'?t)n?'?t? (?:work|possible|suit)"
+    r"|\W*(?:doesn'?t|does not|won'?t|will not|isn'?t|is not) (?:work|suit|be possible)", re.I)
+
+
+def _after(text: str, part: str) -> str:
+    """What follows `part` in `text`."""
+    at = text.find(part)
+    return text[at + len(part):] if at >= 0 else ""
+
+
+def _around(text: str, part: str, words: int = 4) -> str:
+    """`part` with up to `words` words either side of it in `text` ("" if not found)."""
+    at = text.find(part)
+    if at < 0:
+        return ""
+    before = text[:at].split()[-words:]
+    after = text[at + len(part):].split()[:words]
+    return " ".join([*before, part, *after])
 
 
 def resolve(text: str, now: datetime, lang: str | None = None) -> TimeRange | None:
@@ -225,18 +250,29 @@ def resolve(text: str, now: datetime, lang: str | None = None) -> TimeRange | No
     # wished, when something else is still to come
     kept_text = "".join(kept)
     ranges = extract(text, now, lang)
-    past = [r for r in ranges if r.end < _berlin(now)]
-    if past and len(past) < len(ranges):
-        for r in past:
-            at = kept_text.find(r.text)
-            if at >= 0:
-                kept_text = kept_text[:at] + " " * len(r.text) + kept_text[at + len(r.text):]
+    left_out = [r for r in ranges if r.end < _berlin(now)]
+    # without clause marks (the phone line): the time right beside a trip or a job start, or
+    # turned down right after it ("mittwoch geht doch nicht da muss ich zum arzt")
+    left_out += [r for r in ranges if r not in left_out and (
+        _TRAVEL.search(_around(text, r.text)) or _TURNED_DOWN_AFTER.match(_after(text, r.text)))]
+    only_those = text
+    if left_out and len(left_out) < len(ranges):
+        for r in left_out:
+            kept_text, only_those = _blank(kept_text, r.text), _blank(only_those, r.text)
         dropped = True
     if dropped:
         found = _resolve(kept_text, now, lang, written=text)
+        if found is None and only_those != text:  # the whole message one clause (spoken)
+            found = _resolve(only_those, now, lang, written=text)
         if found is not None or expiry:
             return found
     return _resolve(text, now, lang)
+
+
+def _blank(text: str, part: str) -> str:
+    """`text` with the first `part` in it blanked out (same length)."""
+    at = text.find(part)
+    return text if at < 0 else text[:at] + " " * len(part) + text[at + len(part):]
 
 
 def _resolve(text: str, now: datetime, lang: str | None = None,
@@ -1145,6 +1181,16 @@ def _r_holiday(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     name = "silvester" if m.group("sil") else "heiligabend" if m.group("hei") else "neujahr"
     day, month = _HOLIDAYS[name]
     return _day_atom(m, ctx, day, month, _year(m.group("y")))
+
+
+@_rule(r"\b(?:zwischen\s+(?:weihnachten|den\s+feiertagen)\s+und\s+(?:neujahr|silvester)"
+       r"|zwischen\s+den\s+jahren"
+       r"|between\s+christmas\s+and\s+new\s+year'?s?(?:\s+(?:day|eve))?)\b",
+       needs=("zwischen", "between"))
+def _r_between_the_years(m: re.Match[str], ctx: _Ctx) -> _Atom:
+    """ "zwischen Weihnachten und Neujahr", "zwischen den Jahren": 27 to 31 December."""
+    year = ctx.today.year
+    return _atom(m, "day", _Days(date(year, 12, 27), date(year, 12, 31)))
 
 
 @_rule(r"(?<![\w.])(?P<d>\d{1,2})(?:\.|st\b|nd\b|rd\b|th\b)(?!\s?\d)", needs=_DIGITS)

@@ -40,7 +40,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
 
 
 class Appointment(Base):
@@ -71,6 +71,13 @@ class Appointment(Base):
     # Why staff booked it outside the opening hours, on a closure or a holiday (staff text:
     # shown to staff only, never logged; cleared with the personal data).
     override_reason: Mapped[str | None] = mapped_column(String(500))
+    # The visit, marked by staff in the back office (assistant/staff/visits.py): booked ->
+    # arrived -> in progress -> done, or no-show. `status` stays the booking's own state
+    # (booked | cancelled); the visit state is read from these times.
+    arrived_at: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    done_at: Mapped[datetime | None]
+    no_show_at: Mapped[datetime | None]
 
 
 class Occupancy(Base):
@@ -247,3 +254,64 @@ class IdempotencyKey(Base):
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class StaffUser(Base):
+    """A back-office account (`amtsbote staff add`): an argon2 hash, never the password.
+
+    `username` is stored case-folded; `offices` lists the office ids a clerk or office admin
+    works for (a county admin sees every office)."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    # clerk | office_admin | county_admin
+    role: Mapped[str] = mapped_column(String(16), default="clerk")
+    offices: Mapped[list[str]] = mapped_column(JSON, default=list)
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+    @property
+    def disabled(self) -> bool:
+        return self.disabled_at is not None
+
+
+class StaffSession(Base):
+    """A logged-in browser. Only the SHA-256 of the session id (the cookie) is stored."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id", ondelete="CASCADE"),
+                                         index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class StaffLoginFailure(Base):
+    """A failed staff login, counted per user name and per client address (both hashed) to
+    throttle guessing across workers."""
+
+    __tablename__ = "staff_login_failures"
+    __table_args__ = (Index("ix_staff_login_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who viewed or changed which appointment, and when: ids only, no personal data."""
+
+    __tablename__ = "staff_audit"
+    __table_args__ = (Index("ix_staff_audit_appointment_id_at", "appointment_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    action: Mapped[str] = mapped_column(String(32))  # view, arrived, started, done, no_show ...
+    appointment_id: Mapped[int | None] = mapped_column(Integer)
