@@ -128,8 +128,12 @@ class BookFlow(Flow):
             return True
         # "lieber doch in Riesa", "anything on Thursday instead?" may read as a reschedule:
         # the booking being made changes, nothing booked is to be moved yet.
-        if (meaning.intent == "reschedule_appointment"
-                or answers.corrects_itself(meaning.text)) and (
+        # "oh sorry, not Riesa - Meissen" may read as managing an appointment: without a code
+        # it is this booking that changes
+        managing = meaning.intent in {"reschedule_appointment", "cancel_appointment",
+                                      "check_appointment"} and not answers.cancels_appointment(
+            meaning.text)
+        if (managing or answers.corrects_itself(meaning.text)) and (
                 not meaning.reference and meaning.has_entities and task.step not in {"service",
                         "office"}
                 and blocks.absorb(turn, meaning)):

@@ -158,6 +158,22 @@ def name_beside_choice(text: str) -> str | None:
     return plausible_name(m.group("n")) if m else None
 
 
+_ASKING = re.compile(
+    r"^\W*(?:(?:und|and|also|so|ok|okay|achso|ach so|noch was|übrigens|uebrigens|by the way)\W+)?"
+    r"(?:(?:was|wie(?!\s+(?:ich\s+)?(?:schon|bereits|gesagt|besprochen|gesagt))|wo|wann|warum"
+    r"|wieso|weshalb|welche[nrsm]?|wer|what|how(?! i said)|where|when|why|which|who)\b"
+    r"|(?:muss|müsste|kann|könnte|koennte|brauch\w*|gibt|habt|haben|hat|ist|sind|darf"
+    r"|soll|geht)\s+(?:ich|man|es|das|ihr|sie|der|die|mein\w*|mer|wir)\b|(?:do|does|did|can"
+    r"|could|is|are|must|should|will|would)\s+(?:i|you|we|it|they|she|he|the|my|this|that)\b)",
+    re.I)
+
+
+def looks_like_question(text: str) -> bool:
+    """A question typed or spoken without a question mark ("was muss ich alles mitbringen",
+    "do i need a photo")."""
+    return "?" not in text and len(text.split()) >= 3 and bool(_ASKING.match(text))
+
+
 def side_question_in(text: str) -> str | None:
     """A question about the service (what to bring, the fee) in a later sentence of a request
     ("… Can we come on Thursday? Also, does she really need a photo"); None."""
@@ -426,8 +442,8 @@ _NAME_LEADS = re.compile(
     r"|richtige name ist|my name is|name is"
     r"|i am|i'm|this is|it'?s|it is|call me|under the name|should be|richtig wäre|korrekt ist"
     r"|correct is|richtig heißt|richtig heisst|wie (?:ich )?(?:schon|bereits)"
-    r" (?:sagte|gesagt)|as i (?:said|told you)|hier ist|hier spricht|sondern"
-    r"|ich bin(?: die| der)?(?=\s+(?-i:[A-ZÄÖÜ]))"
+    r" (?:sagte|gesagt)|as i (?:said|told you)|hier (?:ist|is|spricht)(?: der| die)?|sondern"
+    r"|(?:ich )?bin(?: die| der| de)?(?:\s+(?:frau|herr))?(?=\s+(?-i:[A-ZÄÖÜ]))"
     r"|name(?=\s+(?-i:[A-ZÄÖÜ])))(?!\w)\s*:?\s*",
     re.I,
 )
@@ -491,6 +507,14 @@ _STRICT_NOT_NAME = {"ja", "nein", "yes", "no", "ok", "okay", "bitte", "danke", "
                     "der", "das", "den", "nummer", "number", "option", "bürgerbüro",
                     "buergerbuero", "landratsamt", "rathaus", "amt", "office", "citizens"}
 _HONORIFICS = {"frau", "herr", "mr", "mrs", "ms", "miss", "dr", "dr."}
+# Short parts of names that are also everyday words: "Nguyen Van An", "Anna de la Cruz"
+_NAME_PARTICLES = {"an", "le", "la", "de", "da", "do", "di", "du", "el", "al", "bin", "ben",
+                   "van", "von", "ter", "ten", "mai", "ha", "thi"}
+# "Sara Miller without the h", "Hoffmann mit zwei f": how it is spelled, not part of it
+_SPELLING_NOTE = re.compile(r"\s+(?:with|without|mit|ohne)\s+(?:(?:the|a|an|dem|einem|einer|zwei"
+                            r"|two|double|doppel|doppeltem|nur einem|only one)\s+)?"
+                            r"[^\W\d_]{1,2}(?:[\s-]+[^\W\d_]{1,2})*(?:\s+(?:am ende|at the end"
+                            r"|hinten|vorne))?\W*$", re.I)
 _WORD = re.compile(r"^[^\W\d_][\w'’.-]*$")
 
 
@@ -499,6 +523,45 @@ def _without_honorific(text: str) -> str:
     while words and words[0].casefold().rstrip(".") in _HONORIFICS:
         words = words[1:]
     return " ".join(words)
+
+
+# Everyday words of messages, kept in lower case when a message written all in lower case is
+# read for a name ("ich bin die frau krause, erika"); every other word is taken as a possible
+# name there, the way it would have been capitalised.
+_COMMON_WORDS = frozenset(re.split(r"\s+", """
+    ach also am an auf aus bei beim bis bitte brauch brauche brauchen bräuchte dann darf das dass
+    dem den denn der des dich die dies diese diesen doch dort du durch eigentlich ein eine einem
+    einen einer eben er erst es etwa euch euer fuer für ganz gar geben gehe gerade gestern gibt
+    habe haben hast hat hatte hätte heißt heisst heiße heisse ihr ihre im immer ins ist jemand
+    jetzt kann kannst keine keinen kind kindes klar lang lange leider lieber liebe machen mache
+    man mal meine meinem meinen meiner meines mich mir mit moment muss müsste nach nächste
+    nächsten natürlich neu neue neuen nicht nichts noch nun nur ob oder ohne paar sagen sage schon
+    sehr sein seine sich sie sind so soll sollte sondern später statt tochter sohn mutter vater
+    mann frau oma opa enkel enkelin schwester bruder eltern kinder über um und uns unser unter
+    vom von vor wäre war waren was weil weiß wenn wer werde werden wie wieder wir wird wirklich
+    wo wohl wollen wollte würde zu zum zur zusammen geschrieben schreibt schreibe buchstaben
+    richtig falsch stimmt korrekt termine tschüss tschüs ciao bye danke dank vielen schön prima
+    super toll gut okay ok ja nein nee jo hallo hi hey guten morgen tag abend
+    a about after all also am an and any are as at be because been but by can could did do does
+    for from get got had has have he her here him his how i if in into is it its just me more
+    my no not now of on one only or our out please same she should so some than that the their
+    them then there they this to too up us was we well were what when where which who will with
+    would yes you your son daughter mother father wife husband spelled spelt written correct
+    sorry thanks thank hello bye
+""".strip()))
+
+
+def _cased(text: str) -> str:
+    """A message written all in lower case with its other words capitalised, as names would
+    be; any message with a capital letter as it is."""
+    if any(c.isupper() for c in text):
+        return text
+    def capitalised(m: re.Match[str]) -> str:
+        word = m.group()
+        if word in _COMMON_WORDS or word in _NOT_NAME:
+            return word
+        return "-".join(part[:1].upper() + part[1:] for part in word.split("-"))
+    return re.sub(r"[^\W\d_][\w'’-]*", capitalised, text)
 
 
 def plausible_name(text: str) -> str | None:
@@ -523,14 +586,19 @@ def plausible_name(text: str) -> str | None:
         return None
     folded = [w.casefold().strip(".") for w in words]
     titled = len(words) >= 2 and all(w[:1].isupper() and not w.isupper() for w in words)
-    if any(f in (_STRICT_NOT_NAME if titled else _NOT_NAME) for f in folded):
+    particles = len(words) >= 3 and folded[0] not in _NAME_PARTICLES
+    if any(f in (_STRICT_NOT_NAME if titled else _NOT_NAME) for i, f in enumerate(folded)
+           if not (particles and i and f in _NAME_PARTICLES)):
         return None  # "Anna Gut" is a name; "gut danke" is not
     if sum(len(w) for w in words) < 2:
         return None
     name = " ".join(words)
     if name.islower() or name.isupper():
-        name = " ".join(w[:1].upper() + w[1:].lower() for w in words)
-    return name
+        return " ".join(w[:1].upper() + w[1:].lower() for w in words)
+    # a name read from lower case with some words capitalised: the rest too, but "van", "von"
+    return " ".join(w[:1].upper() + w[1:] if w.islower() and (
+        i == 0 or w not in {"van", "von", "de", "la", "der", "den", "ter", "ten", "zu"}) else w
+        for i, w in enumerate(words))
 
 
 _SPELLED = re.compile(r"(?:\s+(?:mit|with|wie|like))?(?:\s+[^\W\d_]){2,}\W*$")
@@ -545,8 +613,10 @@ def name_in_sentence(text: str, whole_text_ok: bool = True) -> str | None:
     """A person's name given in a sentence ("Ich heiße Anna Berger und brauche …",
     "Wie ich schon sagte: Gertrud Schubert."), or the whole text when it is a name. Letters
     spelled after it ("ilse kühn k ü h n", "schmidt mit d t") are left out."""
+    written, text = text, _cased(text)
     text = _SPELLED.sub("", text) or text
-    if (relative := name_for_relative(text)) is not None:
+    text = _SPELLING_NOTE.sub("", text) or text
+    if (relative := name_for_relative(written)) is not None:
         return relative  # "Auf meinen Vater: Werner Haufe. Ich heiße übrigens Ute …"
     found = None
     text = re.sub(r"\b(?:Dr|Prof|Dipl)\.\s*", "", text)
@@ -692,7 +762,8 @@ def name_among_facts(text: str) -> str | None:
 def name_in_first_message(text: str) -> str | None:
     """Only an explicitly introduced name ("ich heiße …", "my name is …"), or the name of the
     relative the appointment is for ("für meine Mutter, Gerda Lange")."""
-    if (relative := name_for_relative(text)) is not None:
+    written, text = text, _cased(text)
+    if (relative := name_for_relative(written)) is not None:
         return relative
     here = re.match(r"^\W*(?:(?:ja|hallo|guten tag|tag)\W+)*"
                     r"([^\W\d_][\w'’-]+(?:\s+[^\W\d_][\w'’-]+)?)\s+hier\b", text, re.I)
@@ -733,6 +804,7 @@ def proof_in_sentence(text: str) -> str | None:
     """A last name given beside a reference ("HYR-RX6 absagen. Schubert.", "name wagner",
     "Krüger ist mein Name"); exactly one candidate, never several guesses. A former name
     ("Bergmann ist mein Geburtsname") is none."""
+    text = _cased(text)
     text = _FORMER_NAME.sub(" ", text)
     meant = _OF_COURSE.search(text)
     if meant and plausible_name(meant.group(1)):
@@ -795,6 +867,7 @@ def proof_beside_code(text: str) -> str | None:
     """The last name given with a reference code: after an explicit lead ("Name Schubert"),
     else the plausible name closest to the code ("Termin K7Q-M4P verschieben, Hartmann. Geht
     statt Coswig auch Radebeul?" -> Hartmann). One candidate, never several guesses."""
+    text = _cased(text)
     code = references.find(text)
     if code is not None and (found := _name_at_end(text)):
         return found.split()[-1]  # "… bitte auf Montag um 10 verlegen, Berger"

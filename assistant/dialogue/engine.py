@@ -114,6 +114,8 @@ class Dialogue:
 
     # -- one message ---------------------------------------------------------------------------
     async def _turn(self, turn: Turn, text: str) -> None:
+        if not text.lstrip().startswith("/") and answers.looks_like_question(text):
+            text = text.rstrip(" .!") + "?"  # "was muss ich alles mitbringen" (SMS, phone)
         if (split := self._answer_and_question(turn, text)) is not None:
             await self._both(turn, *split)
             return

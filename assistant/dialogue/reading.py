@@ -118,7 +118,10 @@ async def read(turn: Turn, text: str) -> Understanding:
                     if m.entity == "service"}
         if len(services) == 1:
             meaning.service = services.pop()
-    if step == "service" or meaning.intent in {"book_appointment", "inform", "ask_service_info"}:
+    about_one = not meaning.reference and meaning.intent in {
+        "check_appointment", "reschedule_appointment", "cancel_appointment"}
+    if step == "service" or about_one or meaning.intent in {"book_appointment", "inform",
+                                                             "ask_service_info"}:
         # "copies … certified", "das Auto muss abgemeldet werden": a service in own words; a
         # name matched word by word beats a guess from one word ("registration of my new
         # address" is no vehicle registration)

@@ -53,7 +53,8 @@ _WISH = re.compile(r"\b(geht|ginge|gehen|möglich|moeglich|possible|could i|can 
 # "Hat Meißen am Mi 2.12. auf?", "Is Coswig open on Christmas Eve?"
 _OPEN_QUESTION = re.compile(
     r"\b(?:hat|haben|ist|sind|is|are)\b.*\b(?:auf|offen|geöffnet|geoeffnet|open|zu|geschlossen"
-    r"|closed)\b\W*$|\b(?:öffnungszeit\w*|oeffnungszeit\w*|opening hours)\b"
+    r"|closed)\b(?:\s+(?:on|at|in|am|an|this|next|nächsten|naechsten|diesen)(?:\s+\w+){1,2})?"
+    r"\W*$|\b(?:öffnungszeit\w*|oeffnungszeit\w*|opening hours)\b"
     r"|\b(?:which offices?|welche[sn]? (?:bürgerbüro|büro|amt))\b.*\?", re.I)
 # beside a code: a question about that appointment ("Was muss ich zu meinem Termin … mitbringen?")
 _ABOUT_IT = re.compile(r"\b(mitbring\w*|mitnehm\w*|bring|unterlagen|dokument\w*|documents?|kost\w*"
@@ -149,6 +150,7 @@ def decide(turn: Turn, meaning: Understanding, cfg: NluCfg) -> str | None:
                 meaning.text):
         return "check_appointment"  # after a check: "wann ist der denn genau?"
     if turn.task is None and facts.reference and facts.last_start and meaning.has_time and (
+            not answers.asks_opening_hours(meaning.text)) and (
             not meaning.service and not meaning.reference and intent != "cancel_appointment"
             and not _ANOTHER.search(meaning.text)):
         return "reschedule_appointment"  # "Freitag passt mir nicht. Geht Donnerstag?"
@@ -159,6 +161,10 @@ def decide(turn: Turn, meaning: Understanding, cfg: NluCfg) -> str | None:
             return "cancel_appointment"
         if _MOVE_WORDS.search(said):
             return "reschedule_appointment"
+    if intent in _MANAGE and not meaning.reference and meaning.service and turn.task is None and (
+            not (_CANCEL_WORDS.search(said) or _MOVE_WORDS.search(said)
+                 or _CHECK_WORDS.search(said) or _HAVE_ONE.search(said))):
+        return "book_appointment"  # "hab n gebrauchten gekauft, der muss angemeldet werden"
     if intent in _MANAGE and not meaning.reference and _GET_ONE.search(said) and not (
             _CANCEL_WORDS.search(said) or _MOVE_WORDS.search(said)):
         return "book_appointment"  # "ob ich einen Termin kriege wegen dem Wohngeld"

@@ -212,7 +212,8 @@ class EntityResolver:
         for name, dist, _ in process.extract_iter(
             key, candidates, scorer=OSA.distance, score_cutoff=budget
         ):
-            if dist <= _max_typos(len(name), strict) and (best is None or dist < best[0]):
+            if dist <= _max_typos(len(name), strict) and (best is None or dist < best[0]) and (
+                    _short_words_exact(key, name)):
                 best = (dist, name)
         return self._table[kind][best[1]] if best else None
 
@@ -230,6 +231,12 @@ class EntityResolver:
                 if value:
                     return kind, value
         return None
+
+
+def _short_words_exact(typed: str, name: str) -> bool:
+    """A typo is allowed in longer words only: "my german is" is no "german id"."""
+    return all(a == b or (len(a) > 3 and len(b) > 3)
+               for a, b in zip(typed.split(), name.split(), strict=False))
 
 
 def _build_table(names: dict[str, Iterable[str]]) -> dict[str, str]:
@@ -255,7 +262,8 @@ _FUNCTION_WORDS = frozenset({
 _VEHICLES = frozenset({
     "auto", "autos", "wagen", "pkw", "kfz", "karre", "fahrzeug", "fahrzeuge", "motorrad",
     "moped", "mofa", "roller", "anhaenger", "anhanger", "wohnmobil", "wohnwagen", "transporter",
-    "lkw", "trabi", "trabant", "golf", "polo", "passat", "astra", "corsa", "fiesta", "octavia",
+    "lkw", "trabi", "trabant", "gebrauchten", "gebrauchter", "gebrauchtwagen", "neuwagen",
+    "golf", "polo", "passat", "astra", "corsa", "fiesta", "octavia",
     "fabia", "skoda", "opel", "vw", "bmw", "audi", "mercedes", "toyota", "honda", "renault",
     "dacia", "hyundai", "mazda", "nissan", "peugeot", "citroen", "fiat", "volvo",
     "car", "cars", "vehicle", "vehicles", "van", "truck", "motorbike", "motorcycle", "scooter",

@@ -812,7 +812,7 @@ _DAYPART_WORDS = {
     "mittag": "noon", "mittags": "noon", "mittagszeit": "noon", "noon": "noon",
     "midday": "noon", "lunchtime": "noon", "lunch time": "noon", "lunch": "noon",
     "nachmittag": "afternoon", "nachmittags": "afternoon", "afternoon": "afternoon",
-    "afternoons": "afternoon",
+    "afternoons": "afternoon", "arvo": "afternoon", "pm": "afternoon",
     "abend": "evening", "abends": "evening", "evening": "evening", "evenings": "evening",
 }
 _DAYPART_LOOKUP = {_squash(w): name for w, name in _DAYPART_WORDS.items()}
@@ -1242,7 +1242,7 @@ def _r_asap(m: re.Match[str], ctx: _Ctx) -> _Atom:
 
 @_rule(rf"\b(?:(?P<pre>am|in\s+der|zur|ueber|gegen|in\s+the|around|at)\s+)?"
        rf"(?P<dp>{_alt(_DAYPART_WORDS)}|morgen)\b",
-       needs=("frueh", "morgen", "mittag", "abend", "morning", "noon", "lunch", "afternoon",
+       needs=("frueh", "morgen", "mittag", "abend", "morning", "noon", "lunch", "afternoon", "arvo",
               "evening"))
 def _r_daypart(m: re.Match[str], ctx: _Ctx) -> _Atom | None:
     word = _squash(m.group("dp"))
