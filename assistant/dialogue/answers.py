@@ -348,7 +348,7 @@ _YES = {"ja", "jo", "jop", "jep", "jawohl", "yes", "yeah", "yep", "yup", "ok", "
         "freilich", "nu", "sure", "correct", "right", "please", "bitte", "einverstanden",
         "alles richtig", "das passt", "buchen", "bitte buchen", "book it", "perfekt", "prima",
         "super", "gut", "fine", "great", "perfect", "go ahead", "do it", "machen sie", "mach"}
-_NO = {"nein", "nee", "ne", "nö", "no", "nope", "nicht", "falsch", "wrong", "not quite"}
+_NO = {"nein", "nee", "ne", "nö", "noe", "no", "nope", "nicht", "falsch", "wrong", "not quite"}
 
 
 def yes_no(text: str) -> bool | None:
@@ -400,7 +400,8 @@ def ordinal_choice(text: str, count: int) -> int | None:
         found.add(int(short.group(1)))  # "ok dann 2", "nehm ich die 3"
     if re.search(r"\b(letzte[nmrs]?|last one|the last)\b", folded):
         found.add(count)
-    if re.search(r"\b(frühere[nmrs]?|fruehere[nmrs]?|früheste[nmrs]?|earlier one|the earlier"
+    if re.search(r"\b(frühere[nmrs]?|fruehere[nmrs]?|früheste[nmrs]?|frueheste[nmrs]?"
+                 r"|fruheste[nmrs]?|earlier one|the earlier"
                  r"|earliest|erstbeste[nmrs]?)\b", folded):
         found.add(1)
     if re.search(r"\b(spätere[nmrs]?|spaetere[nmrs]?|later one|the later)\b", folded):
@@ -533,7 +534,7 @@ _COMMON_WORDS = frozenset(re.split(r"\s+", """
     dem den denn der des dich die dies diese diesen doch dort du durch eigentlich ein eine einem
     einen einer eben er erst es etwa euch euer fuer für ganz gar geben gehe gerade gestern gibt
     habe haben hast hat hatte hätte heißt heisst heiße heisse ihr ihre im immer ins ist jemand
-    jetzt kann kannst keine keinen kind kindes klar lang lange leider lieber liebe machen mache
+    jetzt kann kannst keine keinen kind kindes klar leider lieber liebe machen mache
     man mal meine meinem meinen meiner meines mich mir mit moment muss müsste nach nächste
     nächsten natürlich neu neue neuen nicht nichts noch nun nur ob oder ohne paar sagen sage schon
     sehr sein seine sich sie sind so soll sollte sondern später statt tochter sohn mutter vater
@@ -547,7 +548,18 @@ _COMMON_WORDS = frozenset(re.split(r"\s+", """
     my no not now of on one only or our out please same she should so some than that the their
     them then there they this to too up us was we well were what when where which who will with
     would yes you your son daughter mother father wife husband spelled spelt written correct
-    sorry thanks thank hello bye
+    sorry thanks thank hello bye enough old new young weeks week days day years year months month
+    time times full last first next other another only also very much many little long short
+    need needs want wants give gave go going come coming make made take took know think see
+    look say said tell told ask asked work works job live lives living moved move still again
+    just really actually maybe perhaps probably already yet soon later earlier today tomorrow
+    morning afternoon evening night baby child children kid kids family people person
+    office city town home house paper papers form forms card document documents photo picture
+    help please thanks okay fine great good bad right wrong sure well able free open closed
+    alt neu jung wochen woche tage tagen jahre jahren monate monaten zeit mal voll letzte erste
+    nächste andere anderen viel viele wenig kurz will willst kommt komme kommen gehen geht macht
+    sagt gesagt wissen weiß glaube denke sehe schaue arbeit wohne wohnt umgezogen papier
+    formular karte foto bild hilfe bitte prima
 """.strip()))
 
 
@@ -735,6 +747,12 @@ def name_for_relative(text: str) -> str | None:
         said = joint.group(1) or joint.group(2)
         found = _name_run(rest) or (_name_run(rest, capital=False, at_start=True)
                                     if text.islower() and said else None)
+        if not found and text.islower():  # "für meine mutter einen termin, gerda lange, sie …"
+            apposition = re.search(r",\s*([^\W\d_][\w'’-]+\s+[^\W\d_][\w'’-]+)\s*(?:[,.;]|$)",
+                                   rest)
+            words = apposition.group(1).split() if apposition else []
+            if words and not any(w in _COMMON_WORDS or w in _NOT_NAME for w in words):
+                found = plausible_name(apposition.group(1))
         if found:
             return found
     return None
@@ -744,6 +762,7 @@ def name_among_facts(text: str) -> str | None:
     """A name given among the facts of a request, with the names of services, offices and
     times already blanked out: "Riesa. Do. Perso. Kunath, Hans-Peter.", "bin der rene wagner",
     "… passport for me Ahmad Haddad", "Beglaubigung Radebeul Mi 10 Uhr Ilona Voigt"."""
+    text = _cased(text)
     pair = re.search(r"(?<![\w-])((?-i:[A-ZÄÖÜ])[\w'’-]+),\s*((?-i:[A-ZÄÖÜ])[\w'’-]+)"
                      r"(?=\s*(?:[.,;:–-]|$))", text)
     if pair and not {pair.group(1).casefold(), pair.group(2).casefold()} & _NOT_NAME and (
@@ -933,7 +952,7 @@ class ContactAnswer:
 
 
 _SKIP = re.compile(
-    r"\b(ohne|nein|nee|nö|no|nope|nicht nötig|nicht noetig|brauch(?:e)? ich nicht|keine|kein"
+    r"\b(ohne|nein|nee|nö|noe|no|nope|nicht nötig|nicht noetig|brauch(?:e)? ich nicht|keine|kein"
     r"|nischt|brauch\w* (?:ich |mer )?ni|brauchen sie nicht|eine telefonnummer brauchen sie nicht"
     r"|weglassen|lassen wir weg|lass(?:en sie)? das weg|kein bedarf|not necessary|leave it out"
     r"|überspringen|ueberspringen|skip|lieber nicht|not needed|no need|none|don'?t|möchte ich"

@@ -115,6 +115,14 @@ def decide(turn: Turn, meaning: Understanding, cfg: NluCfg) -> str | None:
     intent = meaning.intent
     if meaning.from_button or intent is None:
         return intent
+    said = f"{meaning.text}\n{normalize_spoken(meaning.text, turn.lang)}"
+    if turn.task is None and not meaning.reference and _HAVE_ONE.search(said) and (
+            not _ANOTHER.search(meaning.text) and not _GET_ONE.search(said)):
+        # "ich hab nen Termin in Meißen, aber ich würde lieber nach Großenhain gehen"
+        if _CANCEL_WORDS.search(said):
+            return "cancel_appointment"
+        if _MOVE_WORDS.search(said):
+            return "reschedule_appointment"
     if turn.task is None and not meaning.service and not meaning.reference and (
             meaning.office or meaning.has_time) and (
             _OPEN_QUESTION.search(meaning.text) or (
@@ -154,13 +162,6 @@ def decide(turn: Turn, meaning: Understanding, cfg: NluCfg) -> str | None:
             not meaning.service and not meaning.reference and intent != "cancel_appointment"
             and not _ANOTHER.search(meaning.text)):
         return "reschedule_appointment"  # "Freitag passt mir nicht. Geht Donnerstag?"
-    if turn.task is None and not meaning.reference and _HAVE_ONE.search(said) and (
-            not _ANOTHER.search(meaning.text) and not _GET_ONE.search(said)):
-        # "ich hab nen Termin in Meißen, aber ich würde lieber nach Großenhain gehen"
-        if _CANCEL_WORDS.search(said):
-            return "cancel_appointment"
-        if _MOVE_WORDS.search(said):
-            return "reschedule_appointment"
     if intent in _MANAGE and not meaning.reference and meaning.service and turn.task is None and (
             not (_CANCEL_WORDS.search(said) or _MOVE_WORDS.search(said)
                  or _CHECK_WORDS.search(said) or _HAVE_ONE.search(said))):
