@@ -27,6 +27,12 @@ def fold(text: str) -> str:
     return re.sub(r"[^a-z]", "", "".join(c for c in text if not unicodedata.combining(c)))
 
 
+def plain(text: str) -> str:
+    """Like `fold`, with umlauts typed without their dots: `Kühn` and `Kuhn` match."""
+    text = unicodedata.normalize("NFKD", text.casefold().replace("ß", "ss"))
+    return re.sub(r"[^a-z]", "", "".join(c for c in text if not unicodedata.combining(c)))
+
+
 def last_name_key(full_name: str) -> str:
     words = [w for w in re.split(r"[\s,]+", full_name.strip()) if w]
     return fold(words[-1]) if words else ""
@@ -92,7 +98,11 @@ def proof_matches(a: Appointment, proof: str) -> bool:
         words = proof.replace(",", " ").split()
         # "Bauer Gottfried", "Schulze, Marcel": the last name first, as on forms
         swapped = last_name_key(" ".join(reversed(words))) if len(words) == 2 else None
-        return a.name_key in (key, last_name_key(proof), swapped)
+        if a.name_key in (key, last_name_key(proof), swapped):
+            return True
+        if a.citizen_name and words:  # "Kuhn" for Kühn, typed without the dots
+            typed = {plain(words[-1]), plain(words[0]) if len(words) == 2 else ""}
+            return plain(a.citizen_name.split()[-1]) in typed
     return False
 
 

@@ -33,6 +33,7 @@ from assistant.dialogue.understanding import (
 )
 from assistant.i18n import t
 from assistant.messages import Incoming, Reply
+from assistant.nlu.dialect import with_umlauts
 from assistant.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
@@ -114,6 +115,8 @@ class Dialogue:
 
     # -- one message ---------------------------------------------------------------------------
     async def _turn(self, turn: Turn, text: str) -> None:
+        if not text.lstrip().startswith("/") and turn.lang != "en":
+            text = with_umlauts(text)  # "nachste woche fur den fuhrerschein"
         if not text.lstrip().startswith("/") and answers.looks_like_question(text):
             text = text.rstrip(" .!") + "?"  # "was muss ich alles mitbringen" (SMS, phone)
         if (split := self._answer_and_question(turn, text)) is not None:

@@ -9,6 +9,7 @@ words that are not standard German words themselves are rewritten.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 _WORDS = {
     # weekdays and days: Saxon -ach for -ag
@@ -30,6 +31,12 @@ _WORDS = {
     "spaeder": "später", "neune": "neun", "zehne": "zehn", "elfe": "elf", "gönnse": "können Sie",
     "könnse": "können Sie", "hamse": "haben Sie", "gugge": "gucke", "nüscht": "nichts",
 }
+# Words typed without umlauts ("nachste woche", "fur", "ubermorgen"): built from the training data
+# and catalogs by scripts/umlaut-words, leaving out spellings that are words themselves.
+_UMLAUTS = dict(
+    line.split() for line in
+    (Path(__file__).with_name("umlaut_words.txt")).read_text(encoding="utf-8").splitlines()
+    if line and not line.startswith("#"))
 _ARTICLE = re.compile(r"(?<!\w)ä(?=\s+[A-ZÄÖÜa-zäöü])")  # "ä Termin" -> "einen Termin"
 # SMS abbreviations with their dot: "Do nachm.", "nä. Wo. Mi", "vorm."
 _ABBREVIATIONS = [
@@ -46,6 +53,19 @@ _ABBREVIATIONS = [
 _WORD = re.compile(r"(?<![\w-])([A-Za-zÄÖÜäöüß]+)(?![\w-])")
 
 
+def with_umlauts(text: str) -> str:
+    """`text` with words typed without umlauts written with them ("fur" -> "für", "uberspringen"
+    -> "überspringen"); every reader of a German message sees the same words."""
+    def word(m: re.Match[str]) -> str:
+        w = m.group(1)
+        std = _UMLAUTS.get(w.casefold())
+        if std is None:
+            return w
+        return std[:1].upper() + std[1:] if w[:1].isupper() else std
+
+    return _WORD.sub(word, text)
+
+
 def standard_german(text: str) -> str:
     """`text` with Saxon and messenger spellings replaced by standard words."""
     text = _ARTICLE.sub("einen", text)
@@ -55,7 +75,7 @@ def standard_german(text: str) -> str:
 
     def word(m: re.Match[str]) -> str:
         w = m.group(1)
-        std = _WORDS.get(w.casefold())
+        std = _WORDS.get(w.casefold()) or _UMLAUTS.get(w.casefold())
         if std is None:
             return w
         return std[:1].upper() + std[1:] if w[:1].isupper() else std
