@@ -33,6 +33,7 @@ class RescheduleTask(LookupTask, SlotTask):
     shift_days: int | None = None  # "um eine Woche nach hinten": same time, that many days on
     day_offset: int | None = None  # "the day before" -1, "am Tag danach" +1
     weekday_after: int | None = None  # "auf den Dienstag danach": 1 (Tuesday) after its day
+    shift_minutes: int | None = None  # "eine Stunde später": the same day, that much later
     same_time: bool = False  # "gleiche Uhrzeit", "same time"
     same_day: bool = False  # "am selben Tag", "later that day"
     later: bool = False  # "später", "later"
@@ -84,6 +85,7 @@ class RescheduleFlow(Flow):
         task.shift_days = answers.shift_in(said)
         task.day_offset = answers.relative_day(said)
         task.weekday_after = answers.weekday_after(said)
+        task.shift_minutes = answers.shift_minutes(said)
         task.same_time = bool(_SAME_TIME.search(said))
         task.same_day = bool(_SAME_DAY.search(said))
         task.later = bool(_LATER.search(said)) and not task.shift_days  # not "eine Woche später"
@@ -171,6 +173,10 @@ def _aim(turn: Turn, task: RescheduleTask) -> None:
     if current is None:
         return
     local = current.astimezone(turn.now.tzinfo)
+    if task.shift_minutes:  # "Könnte ich den auch eine Stunde später haben?"
+        task.start = task.end = local + timedelta(minutes=task.shift_minutes)
+        task.shift_minutes, task.asked = None, []
+        return
     # the times the message named that are not the appointment itself ("on Monday", "am 3.12.")
     targets = [(s, e, t) for s, e, t in task.asked if not s <= current <= e]
     named = [(s, e) for s, e, t in targets if answers.names_a_day(t)]

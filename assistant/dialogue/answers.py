@@ -30,7 +30,8 @@ _ABORT = re.compile(
     r"|i don'?t want (?:it|this|the appointment|an appointment) any ?more|cancel (?:that|this)"
     r"|nicht mehr buchen|nicht buchen|abort|don'?t book(?: it| that| this)?|do not book|quit"
     r"|cancel (?:it|everything|the booking)|stop (?:it|this|that|here)"
-    r"|brech\w* (?:sie |wir |mer )?(?:das|es|den termin|die buchung|alles)(?: \w+){0,2} ab)\b"
+    r"|brech\w* (?:sie |wir |mer )?(?:das|es|den termin|die buchung|alles)(?: \w+){0,2} ab"
+    r"|brech\w* ab)\b"
 )
 _ABORT_WEAK = re.compile(r"^(?:ach )?(?:nee|nein|no)?,? ?(?:doch nicht|lieber nicht|stop|stopp"
                          r"|lass ma|lass mal)[.! ]*$")
@@ -285,6 +286,24 @@ def cancels_appointment(text: str) -> bool:
     return bool(_CANCELS_IT.search(_fold(text)))
 
 
+_SHIFT_HOURS = re.compile(
+    r"\b(?P<n>eine|einer|ein|1|zwei|2|drei|3|an|one|two|three|a|half an|eine halbe|ne halbe)\s+"
+    r"(?P<unit>stunden?|hours?|std\.?)\s+(?P<dir>später|spaeter|früher|frueher|eher|later|earlier"
+    r"|sooner|nach hinten|nach vorn)\b")
+
+
+def shift_minutes(text: str) -> int | None:
+    """Minutes to move an appointment on its day: "eine Stunde später" -> 60, "an hour earlier"
+    -> -60, "eine halbe Stunde früher" -> -30; None."""
+    m = _SHIFT_HOURS.search(_fold(text))
+    if not m:
+        return None
+    n = m.group("n")
+    minutes = 30 if "halb" in n or n.startswith("half") else 60 * _COUNT.get(n, 1)
+    later = m.group("dir") in {"später", "spaeter", "later", "nach hinten"}
+    return minutes if later else -minutes
+
+
 def shift_in(text: str) -> int | None:
     """Days to move an appointment by: "um eine Woche nach hinten schieben" -> 7, "two days
     later" -> 2; None when the text names no such shift."""
@@ -439,6 +458,8 @@ def names_a_day(text: str) -> bool:
 _NAME_LEADS = re.compile(
     r"(?<!\w)(?:ich hei(?:ss|ß)e|mein (?:nach)?name (?:ist|lautet|wäre|waere)"
     r"|name(?:\s*ist)?\s*:|name ist|auf den namen|für|fuer|es ist|richtig ist"
+    r"|(?:schreiben|notieren|tragen)\s+sie(?:\s+bitte)?(?:\s+ein)?"
+    r"|put (?:it |me )?(?:down )?(?:under|as)"
     r"|(?:erst )?(?:der|den) vorname(?:n)?(?: ist)?|also(?=\s+(?-i:[A-ZÄÖÜ])\w+\s+(?-i:[A-ZÄÖÜ]))"
     r"|richtige name ist|my name is|name is"
     r"|i am|i'm|this is|it'?s|it is|call me|under the name|should be|richtig wäre|korrekt ist"
@@ -686,8 +707,9 @@ def asks_whose_name(text: str) -> bool:
 
 
 _FILLER = re.compile(r"^(?:(?:ok(?:ay)?|ja|jo|gut|na gut|also|nu|well|alright|sure|yes|so|ach so|"
-                     r"klar|gerne?|bitte|dann|na dann|eben|then|in that case|hm+|äh+|ähm)"
-                     r"[,.!]?\s+)+", re.I)
+                     r"klar|gerne?|bitte|dann|na dann|eben|then|in that case|hm+|äh+|ähm|oh"
+                     r"|oh sorry|sorry|entschuldigung|pardon|verzeihung|ach|ach so|oops|ups)"
+                     r"\s*[,.!:–-]?\s+)+", re.I)
 
 
 _RELATIVES = (
@@ -823,7 +845,7 @@ def proof_in_sentence(text: str) -> str | None:
     """A last name given beside a reference ("HYR-RX6 absagen. Schubert.", "name wagner",
     "Krüger ist mein Name"); exactly one candidate, never several guesses. A former name
     ("Bergmann ist mein Geburtsname") is none."""
-    text = _cased(text)
+    text = _cased(_SPELLING_NOTE.sub("", text) or text)  # "pohl ohne e am ende"
     text = _FORMER_NAME.sub(" ", text)
     meant = _OF_COURSE.search(text)
     if meant and plausible_name(meant.group(1)):

@@ -55,7 +55,11 @@ _OPEN_QUESTION = re.compile(
     r"\b(?:hat|haben|ist|sind|is|are)\b.*\b(?:auf|offen|geöffnet|geoeffnet|open|zu|geschlossen"
     r"|closed)\b(?:\s+(?:on|at|in|am|an|this|next|nächsten|naechsten|diesen)(?:\s+\w+){1,2})?"
     r"\W*$|\b(?:öffnungszeit\w*|oeffnungszeit\w*|opening hours)\b"
-    r"|\b(?:which offices?|welche[sn]? (?:bürgerbüro|büro|amt))\b.*\?", re.I)
+    r"|\b(?:which offices?|welche[sn]? (?:bürgerbüro|büro|amt))\b.*\?"
+    # "Is the Coswig office open next Tuesday after 4:30 pm?"
+    r"|^\W*(?:is|are|hat|haben|ist|sind)\b[^?]*\b(?:open|offen|geöffnet|geoeffnet)\b[^?]*\?\W*$"
+    # "Kann ich am 30. Dezember in Meißen noch etwas erledigen?"
+    r"|\b(?:kann|könnte|koennte) (?:ich|man)\b[^?]*\b(?:etwas|was|das) erledigen\b", re.I)
 # beside a code: a question about that appointment ("Was muss ich zu meinem Termin … mitbringen?")
 _ABOUT_IT = re.compile(r"\b(mitbring\w*|mitnehm\w*|bring|unterlagen|dokument\w*|documents?|kost\w*"
                        r"|cost\w*|gebühr\w*|gebuehr\w*|fee)\b", re.I)
