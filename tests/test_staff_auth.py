@@ -311,7 +311,7 @@ async def test_the_audit_log_holds_ids_only(h: Harness, browser: Browser) -> Non
     await browser.login("anna")  # lands on today's list: two views
     await browser.step("riesa", a.id, "arrived")
     assert set(AuditEntry.__table__.columns.keys()) == {"id", "at", "user_id", "action",
-                                                        "appointment_id"}
+                                                        "appointment_id", "duration_ms"}
     async with h.ctx.db() as session:
         rows = list(await session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
     assert {(r.user_id, r.action, r.appointment_id) for r in rows} == {

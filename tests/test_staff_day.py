@@ -72,7 +72,8 @@ async def test_the_day_lists_each_counters_appointments(h: Harness, browser: Bro
     assert a.reference in first and b.reference in second  # one at 10:00 on each counter
     listed = rows(page)
     assert listed[a.reference] == (f"10:00–10:20 Personalausweis {a.reference} Anna Müller "
-                                   "Web-Chat gebucht Angekommen Nicht erschienen")
+                                   "Web-Chat gebucht Angekommen Nicht erschienen "
+                                   "Verschieben Absagen")
     assert listed[b.reference].startswith(f"10:00–10:20 Reisepass {b.reference} Bernd Schulz SMS")
     assert "Telegram gebucht" in listed[c.reference]
     assert listed[gone.reference].endswith("abgesagt")  # shown, no buttons
@@ -207,7 +208,7 @@ async def test_pages_in_english_from_the_catalogs(h: Harness, browser: Browser) 
     _, page = await browser.get(f"{DAY}?lang=en")
     assert '<html lang="en">' in page
     assert "office Riesa: Monday 23 November 2026" in page
-    assert rows(page)[a.reference].endswith("booked Arrived No-show")
+    assert rows(page)[a.reference].endswith("booked Arrived No-show Move Cancel")
     _, page = await browser.get(DAY)  # the choice is kept
     assert "Counter 1" in page and "Schalter 1" not in page
     _, page = await browser.get(f"{DAY}?lang=de")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from assistant.staff import pages, views_auth, views_day
+from assistant.staff import pages, views_auth, views_day, views_on_behalf
 
 
 def add_routes(app: web.Application) -> None:
@@ -20,3 +20,9 @@ def add_routes(app: web.Application) -> None:
     r.add_get("/staff/offices/{office}/days/{day}", views_day.day_page)
     r.add_get("/staff/offices/{office}/weeks/{day}", views_day.week_page)
     r.add_post("/staff/offices/{office}/appointments/{id}/visit", views_day.visit_step)
+    r.add_get("/staff/offices/{office}/book", views_on_behalf.book_form)
+    r.add_post("/staff/offices/{office}/book", views_on_behalf.book_save)
+    r.add_get("/staff/offices/{office}/appointments/{id}/move", views_on_behalf.move_form)
+    r.add_post("/staff/offices/{office}/appointments/{id}/move", views_on_behalf.move_save)
+    r.add_get("/staff/offices/{office}/appointments/{id}/cancel", views_on_behalf.cancel_form)
+    r.add_post("/staff/offices/{office}/appointments/{id}/cancel", views_on_behalf.cancel_save)

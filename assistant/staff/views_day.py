@@ -43,6 +43,7 @@ class Row:
     state: str
     steps: list[str]
     office: str = ""
+    changeable: bool = False  # may still be moved or cancelled on behalf
 
 
 def _office_name(office: Office, lang: str) -> str:
@@ -56,7 +57,8 @@ def _row(ctx: Context, a: Appointment, lang: str, tz: Any) -> Row:
                service=service.name.get(lang) if service else a.service_id,
                reference=a.reference, name=a.citizen_name or "–",
                channel=t(channel_key, lang) if has(channel_key, lang) else a.channel,
-               state=visits.state(a), steps=visits.next_steps(a), office=a.office_id)
+               state=visits.state(a), steps=visits.next_steps(a), office=a.office_id,
+               changeable=visits.state(a) == "booked" and a.start > ctx.now())
 
 
 def _date(value: str) -> date | None:
@@ -131,8 +133,23 @@ async def day_page(request: web.Request) -> web.StreamResponse:
     return pages.render(request, "day.html", {
         **_frame(ctx, who), "office": office, "office_name": _office_name(office, lang),
         "day": the_day, "today": today, "counters": sorted(per_counter.items()),
+        "done": _done(request, per_counter),
         "total": sum(1 for a in found if a.status != "cancelled"),
         "previous": the_day - timedelta(days=1), "next": the_day + timedelta(days=1)})
+
+
+DONE = ("booked", "moved", "cancelled")
+
+
+def _done(request: web.Request, per_counter: dict[int, list[Row]]
+          ) -> tuple[str, Row, int] | None:
+    """After booking, moving or cancelling on behalf (`?done=booked&a=ID`): what was done to
+    which of the day's appointments (and its counter), for a notice above the list."""
+    done, raw = request.query.get("done"), request.query.get("a", "")
+    if done not in DONE or not raw.isascii() or not raw.isdigit() or len(raw) > 10:
+        return None
+    return next(((str(done), r, n) for n, rows in per_counter.items() for r in rows
+                 if r.id == int(raw)), None)
 
 
 @pages.handler

@@ -315,3 +315,5 @@ class AuditEntry(Base):
     user_id: Mapped[int] = mapped_column(Integer, index=True)
     action: Mapped[str] = mapped_column(String(32))  # view, arrived, started, done, no_show ...
     appointment_id: Mapped[int | None] = mapped_column(Integer)
+    # Booked, moved or cancelled on behalf: the clerk's time from opening the form to saving.
+    duration_ms: Mapped[int | None] = mapped_column(Integer)

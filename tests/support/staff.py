@@ -4,6 +4,9 @@ and bookings at given times (tests/test_staff_*.py)."""
 from __future__ import annotations
 
 import re
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +21,20 @@ from assistant.values import AppointmentView
 
 PASSWORD = "Amtsstube-2026-geheim"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+OPENED = re.compile(r'name="opened" value="([^"]+)"')
+START = re.compile(r'name="start" value="([^"]+)"')
+
+
+def opened(page: str) -> str:
+    """The form's `opened` stamp (when the clerk opened it; see assistant/staff/timing.py)."""
+    found = OPENED.search(page)
+    assert found, "no opened stamp in the form"
+    return found.group(1)
+
+
+def offered(page: str) -> list[str]:
+    """The free times a booking or move form offers (their ISO values)."""
+    return START.findall(page)
 
 
 async def add_user(h: Harness, username: str, offices: list[str], role: str = "clerk",
@@ -106,3 +123,52 @@ class Browser:
                    ) -> tuple[ClientResponse, str]:
         return await self.post(f"/staff/offices/{office}/appointments/{appointment_id}/visit",
                                {"step": step}, csrf=csrf)
+
+
+# -- in a real browser (Debian's Chromium, Playwright, axe-core) ---------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENS = [{"width": 1366, "height": 768}, {"width": 768, "height": 1024}]
+
+
+@asynccontextmanager
+async def chromium_page() -> AsyncIterator[Any]:
+    """A page of a fresh headless Chromium at 1366×768, German; the caller skips the test
+    without Debian's chromium (`shutil.which("chromium")`)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            context = await browser.new_context(bypass_csp=True, viewport=SCREENS[0],
+                                                locale="de-DE")  # axe is injected as script
+            yield await context.new_page()
+        finally:
+            await browser.close()
+
+
+async def serious_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical WCAG 2.1 A/AA violations on the page."""
+    from axe_playwright_python.async_playwright import Axe
+
+    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a",
+                                                      "wcag21aa"]}}
+    results = await Axe().run(page, options=options)
+    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
+            if v.get("impact") in ("serious", "critical")]
+
+
+async def fits(page: Any) -> None:
+    """The page does not scroll sideways on an office screen or a tablet."""
+    for size in SCREENS:
+        await page.set_viewport_size(size)
+        wide = await page.evaluate("() => document.documentElement.scrollWidth - innerWidth")
+        assert wide <= 0, f"{size}: {wide}px sideways"
+    await page.set_viewport_size(SCREENS[0])
+
+
+async def focused(page: Any) -> list[str]:
+    """The focused element's tag, text and outline style."""
+    return await page.evaluate(
+        "() => [document.activeElement.tagName, document.activeElement.textContent.trim(),"
+        " getComputedStyle(document.activeElement).outlineStyle]")
