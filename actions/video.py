@@ -71,6 +71,12 @@ class VideoFlow(Flow):
             blocks.switch(turn, "book", step=None, mode="in_person")
             await advance(turn)
             return
+        if task.start is not None and re.search(r"termin|appointment|booking|buchen|book",
+                                                turn.msg.text, re.I):
+            # "einen Videotermin am Freitag", "video appointment on Friday": no need to ask
+            blocks.switch(turn, "book", step=None, mode="video")
+            await advance(turn)
+            return
         task.step = "video_choice"
         turn.say("video.choose", buttons=_choices(turn))
 

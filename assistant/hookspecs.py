@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from assistant.config import Office
     from assistant.context import Context
     from assistant.dialogue.flow import Flow
-    from assistant.messages import Reply
+    from assistant.messages import Incoming, Reply
     from assistant.values import AppointmentView, BusyInterval, Meeting
 
 hookspec = pluggy.HookspecMarker("amtsbote")
@@ -177,6 +177,17 @@ def appointment_link(ctx: Context, appointment: AppointmentView) -> Awaitable[st
 @hookspec(firstresult=True)
 def send_sms(ctx: Context, to: str, body: str) -> Awaitable[str] | None:
     """Send one SMS to an E.164 number through the configured gateway; return its message id."""
+
+
+@hookspec(firstresult=True)
+def read_incoming(msg: Incoming) -> str | None:
+    """The text of an incoming message as the dialogue should read it, for a channel's own
+    conventions (on the phone line a reference code spelled with the spelling alphabet, "vier
+    Viktor acht Strich Julius …", becomes the code); None to leave the text as it is.
+
+    Called for every message before it is read, also when a test or another entry point hands
+    the message to the dialogue directly; implementations check `msg.channel`.
+    """
 
 
 @hookspec

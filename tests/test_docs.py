@@ -188,10 +188,12 @@ async def traced() -> AsyncIterator[Run]:
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv(TRACE_ENV, "1")
             config = load_config(ROOT / "config.yml")
-            config = config.model_copy(update={"channels": {**config.channels, "sms": {}}})
+            config = config.model_copy(
+                update={"channels": {**config.channels, "sms": {}, "voice": {}}})
             assert cli.main(["-c", str(ROOT / "config.yml"), "plugins"]) == 0
             async with Harness(config=config, plugins=[gateway, notifier, linker]) as h:
                 await h.http()
+                await h.say("Hallo", channel="voice")  # every message: read_incoming
                 ctx, origin = h.ctx, Origin("sms", PHONE, "de")
                 frm = ctx.now() + timedelta(days=2)
                 slots = await availability.free_slots(ctx, "personalausweis", "riesa", frm,

@@ -113,6 +113,7 @@ _ANY_OFFICE = re.compile(
 _CORRECTION = re.compile(r"\b(oder nee|oder nein|nee doch|nein doch|doch lieber|doch eher"
                          r"|lieber doch|actually|make it|rather|i mean|i meant|ich meine?"
                          r"|ich meinte|meinte ich|ne,? doch|(?:nee|nein|ne),? moment"
+                         r"|no,? sorry|nein,? sorry|nee,? sorry|no,? wait|nein,? warte"
                          r"|nee,? doch)\b")
 
 
@@ -580,7 +581,11 @@ _COMMON_WORDS = frozenset(re.split(r"\s+", """
     alt neu jung wochen woche tage tagen jahre jahren monate monaten zeit mal voll letzte erste
     nächste andere anderen viel viele wenig kurz will willst kommt komme kommen gehen geht macht
     sagt gesagt wissen weiß glaube denke sehe schaue arbeit wohne wohnt umgezogen papier
-    formular karte foto bild hilfe bitte prima
+    formular karte foto bild hilfe bitte prima per video videotermin videocall online call
+    eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf eine zweie dreie viere fünfe
+    sechse siebene neune zehne elfe zwölfe viertel dreiviertel halb halbe uhr morgens abends
+    vormittags nachmittags mittags früh frueh spät spaet dienstach donnerstach freitach
+    dunnerschdaach freidaach montach samstach nu nuja ei verbibbsch
 """.strip()))
 
 
@@ -610,6 +615,8 @@ def plausible_name(text: str) -> str | None:
         else:
             return None
     words = text.split()
+    words = [w for i, w in enumerate(words)  # "walter schmidt schmidt mit d t"
+             if i == 0 or w.casefold() != words[i - 1].casefold()]
     while words and words[0].casefold().rstrip(".") in _HONORIFICS:
         words = words[1:]
     if not 1 <= len(words) <= 4:
@@ -660,6 +667,7 @@ def name_in_sentence(text: str, whole_text_ok: bool = True) -> str | None:
         rest = text[m.end():]
         # "Name: Schulze, Marcel", "ich bin die Frau Krause, Erika.": last name first
         clause = re.split(r"[.;!?()]|\s[–-]\s", rest, maxsplit=1)[0]
+        clause = ",".join(clause.split(",")[:2])  # "Frau Kühn, Hildegard, meine Nummer …"
         if "," in clause and (swapped := plausible_name(clause)):
             found = swapped
             continue
@@ -681,8 +689,8 @@ def name_in_sentence(text: str, whole_text_ok: bool = True) -> str | None:
     whole = plausible_name(stripped)
     if whole:
         return whole
-    head = text.split(",")[0]
-    if "," in text and (first := plausible_name(head)) and len(first.split()) >= 2:
+    head = stripped.split(",")[0]
+    if "," in stripped and (first := plausible_name(head)) and len(first.split()) >= 2:
         return first  # "Helga Baumann, bitte SMS an ihre Nummer …"
     for part in reversed(re.split(r"[,:;]|[.!?](?:\s|$)", text)[1:]):
         words = part.strip().strip(".!").split()
@@ -709,7 +717,7 @@ def asks_whose_name(text: str) -> bool:
 _FILLER = re.compile(r"^(?:(?:ok(?:ay)?|ja|jo|gut|na gut|also|nu|well|alright|sure|yes|so|ach so|"
                      r"klar|gerne?|bitte|dann|na dann|eben|then|in that case|hm+|äh+|ähm|oh"
                      r"|oh sorry|sorry|entschuldigung|pardon|verzeihung|ach|ach so|oops|ups)"
-                     r"\s*[,.!:–-]?\s+)+", re.I)
+                     r"\s*[,.!:–—-]?\s+)+", re.I)
 
 
 _RELATIVES = (

@@ -90,6 +90,8 @@ class Dialogue:
                     ctx.config.default_language)
             turn = Turn(ctx, msg, state, now, flows=self.flows)
             text = (msg.text or "").strip()
+            if text and len(text) <= ctx.config.server.max_message_chars:
+                text = (ctx.pm.hook.read_incoming(msg=msg) or text).strip()
             try:
                 if not text:
                     turn.say("error.empty", buttons=blocks.menu(turn))
@@ -162,8 +164,9 @@ class Dialogue:
                 command = None  # "yes please cancel it" confirms the cancellation
         if not meaning.from_button and (task is None or task.step not in {"name", "proof"}):
             name = answers.name_in_first_message(text)
-            if name is None and _is_request(task, meaning):
-                name, contact = blocks.facts_in_request(turn, text)
+            if _is_request(task, meaning):  # "… my mobile is 0176 55512345" beside the name
+                found, contact = blocks.facts_in_request(turn, text)
+                name = name or found
                 if contact is not None:  # "Schmieder, Petra, 0152 2345 6789 – …"
                     turn.learn(contact=contact)
                     if isinstance(task, PersonTask) and task.contact is None:

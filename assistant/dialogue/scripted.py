@@ -422,8 +422,19 @@ class Figures:
         return "\n".join(lines)
 
 
+def with_phone_channels(config: Any) -> Any:
+    """`config` with the SMS and phone channels switched on, so conversations on them are read
+    the way those channels read them (a spelled code on the phone line)."""
+    channels = {**config.channels, "sms": {}, "voice": {"caller_id_is_proof": False}}
+    return config.model_copy(update={"channels": channels})
+
+
 async def run_suite(conversations: list[Conversation], nlu_url: str,
                     config: Any = None) -> Figures:
+    from assistant.config import load_config
+    from assistant.testing.harness import ROOT
+
+    config = with_phone_channels(config or load_config(ROOT / "config.yml"))
     async with Harness(config, nlu_url=nlu_url, now=DEFAULT_NOW) as h:
         runner = Runner(h)
         return Figures([await runner.run(c) for c in conversations])

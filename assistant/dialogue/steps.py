@@ -200,8 +200,9 @@ def _corrects_person(turn: Turn, task: PersonTask, meaning: Understanding) -> bo
     if task.contact is not None and task.contact.given and _NO_CONTACT.search(folded):
         task.contact = Contact()  # "ohne", "keine Nummer": book without the contact
         return True
-    if not (meaning.service or meaning.office
-            or meaning.has_time) and answers.yes_no(text) is not True:
+    if not (meaning.service or meaning.office):
+        # "bitte an die Nummer 0171/2345678, nicht an diese": a new number is a correction,
+        # whatever polite words come with it
         contact = answers.contact_answer(text, turn.lang)
         given = task.contact or Contact()
         if contact is not None and (contact.phone or contact.email) and (
@@ -301,7 +302,7 @@ async def answer_reference(turn: Turn, meaning: Understanding) -> bool:
     if not code and task.reference_tried and not meaning.has_entities:
         # "Ach, Schubert natürlich": a corrected last name for the code just tried
         proof = answers.name_in_sentence(meaning.text) or answers.proof_in_sentence(meaning.text)
-        if proof and answers.yes_no(meaning.text) is None:
+        if proof and answers.yes_no(meaning.text) is not True:  # also "Nein, Schmidt mit dt"
             task.reference, task.proof, task.reference_tried = task.reference_tried, proof, None
             await advance(turn)
             return True

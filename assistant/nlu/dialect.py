@@ -30,7 +30,21 @@ _WORDS = {
     "dag": "Tag", "dage": "Tage", "drnach": "danach", "dernach": "danach", "späder": "später",
     "spaeder": "später", "neune": "neun", "zehne": "zehn", "elfe": "elf", "gönnse": "können Sie",
     "könnse": "können Sie", "hamse": "haben Sie", "gugge": "gucke", "nüscht": "nichts",
+    # days and parts of the day as spoken in Saxony: "Dunnerschdaach", "nachmittaachs"
+    "dunnerschdaach": "Donnerstag", "dunnerschdach": "Donnerstag", "dunnerstach": "Donnerstag",
+    "dunnerstaach": "Donnerstag", "donnerschdaach": "Donnerstag", "donnerstaach": "Donnerstag",
+    "freidaach": "Freitag", "freidach": "Freitag", "freitaach": "Freitag",
+    "montaach": "Montag", "mondaach": "Montag", "mondach": "Montag", "dienstaach": "Dienstag",
+    "diensdaach": "Dienstag", "diensdach": "Dienstag", "middwoch": "Mittwoch",
+    "mittwuch": "Mittwoch", "samsdaach": "Samstag", "samstaach": "Samstag",
+    "samsdach": "Samstag", "nachmittaachs": "nachmittags", "nachmiddaachs": "nachmittags",
+    "nachmiddach": "Nachmittag", "vormittaachs": "vormittags", "vormiddaachs": "vormittags",
+    "zwölfe": "zwölf", "eense": "eins", "zweie": "zwei", "dreie": "drei", "viere": "vier",
+    "fünfe": "fünf", "sechse": "sechs", "siebene": "sieben",
 }
+# "um halbe neune": half past eight
+_HALF = re.compile(r"(?i)\bhalbe(?=\s+(?:eins|zwei|drei|vier|fünf|sechs|sieben|acht|neun|neune"
+                   r"|zehn|zehne|elf|elfe|zwölf|zwölfe|\d)\b)")
 # Words typed without umlauts ("nachste woche", "fur", "ubermorgen"): built from the training data
 # and catalogs by scripts/umlaut-words, leaving out spellings that are words themselves.
 _UMLAUTS = dict(
@@ -69,6 +83,7 @@ def with_umlauts(text: str) -> str:
 def standard_german(text: str) -> str:
     """`text` with Saxon and messenger spellings replaced by standard words."""
     text = _ARTICLE.sub("einen", text)
+    text = _HALF.sub("halb", text)
     text = re.sub(r"(?i)\b(?:uff|auf)['’]n\b", "auf den", text)  # "uff'n Dag drnach"
     for pattern, standard in _ABBREVIATIONS:
         text = pattern.sub(standard, text)

@@ -226,6 +226,8 @@ class EntityResolver:
             if not fuzzy:
                 if key in table:
                     return kind, table[key]
+                if len(words) == 2 and min(map(len, words)) >= 4 and "".join(words) in table:
+                    return kind, table["".join(words)]  # "führungs zeugnis" (speech-to-text)
             elif not (set(words) & (_NEVER_FUZZY | _FUNCTION_WORDS)):  # "for registration"
                 value = self._fuzzy(kind, key, strict)
                 if value:

@@ -187,7 +187,8 @@ _NOT_BUT = re.compile(r"\b(?:nicht|not|kein\w*)\s+(?:(?:am|den|dem|on|the|um|at)
                       r"(?:\s+uhr)?(?=\s*,?\s*(?:sondern|but|lieber|rather|aber)\b)", re.I)
 # "mein Ausweis läuft im Januar ab", "it expires in january": when a document runs out is no
 # wish for the appointment, even when it is the only time in the message.
-_EXPIRY = re.compile(r"\b(?:läuft|laeuft|lief)\b.*\bab\b|\b(?:abgelaufen|abläuft|ablaeuft"
+_EXPIRY = re.compile(r"\b(?:geboren|geb\.|born|geburtsdatum|date of birth|birthday|geburtstag)\b"
+                     r"|\b(?:läuft|laeuft|lief)\b.*\bab\b|\b(?:abgelaufen|abläuft|ablaeuft"
                      r"|gültig bis|gueltig bis|expir\w*|runs out|run out|valid until)\b", re.I)
 # "Donnerstag, nicht Dienstag", "Thursday, not Tuesday": a clause that starts by negating its
 # time ("nicht vor 10" is a wish, kept).

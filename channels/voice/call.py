@@ -24,7 +24,7 @@ from assistant.plugin import (
 )
 
 from .settings import NAME, VoiceSettings
-from .speech import collapse_spelled, spell
+from .speech import spell
 from .turns import Option, Turn, render
 
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ class Call:
         speech = speech.strip().rstrip(".!")  # transcripts end sentences with a full stop
         spoken = normalize_spoken(speech, self.lang)
         payload = NumberedOptions(self.state.options).chosen(spoken.strip(" ."))
-        return payload or collapse_spelled(speech)
+        return payload or speech  # a spelled code: the plugin's `read_incoming`
 
     async def welcome(self) -> Turn:
         turn = await self.dialogue("/start")

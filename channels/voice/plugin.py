@@ -25,10 +25,11 @@ from . import preview
 from .call import Call, CallState
 from .settings import NAME, PATH, STATUS_PATH, VoiceSettings
 from .sms_confirmations import caller, confirm_by_sms, deliver_by_sms
+from .speech import collapse_spelled
 from .twiml import TwimlWriter
 
 if TYPE_CHECKING:
-    from assistant.plugin import AppointmentView, Context
+    from assistant.plugin import AppointmentView, Context, Incoming
 
 HERE = Path(__file__).parent
 ENDED = {"completed", "busy", "failed", "no-answer", "canceled"}
@@ -39,6 +40,14 @@ class Voice(Plugin):
 
     settings_model = VoiceSettings
     settings: VoiceSettings
+
+    @hookimpl
+    def read_incoming(self, msg: Incoming) -> str | None:
+        """A reference code the caller spelled becomes the code (also for callers' messages
+        handed to the dialogue directly, e.g. by the conversation tests)."""
+        if msg.channel != self.name or not msg.text or msg.text.startswith("/"):
+            return None
+        return collapse_spelled(msg.text, msg.language or "de")
 
     @hookimpl
     def register_routes(self, app: web.Application, ctx: Context) -> None:

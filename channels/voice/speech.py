@@ -84,13 +84,20 @@ def spell(reference: str, lang: str) -> str:
     return " – ".join(", ".join(table.get(c, c) for c in half) for half in halves)
 
 
+# German names of letters as speech-to-text writes them ("vau zwei iks")
+_LETTER_NAMES = {"be": "B", "ce": "C", "ze": "C", "de": "D", "ef": "F", "ge": "G", "ha": "H",
+                 "jot": "J", "ka": "K", "el": "L", "em": "M", "en": "N", "pe": "P", "ku": "Q",
+                 "er": "R", "es": "S", "te": "T", "vau": "V", "we": "W", "iks": "X",
+                 "ypsilon": "Y", "zett": "Z"}
+
+
 def collapse_spelled(text: str, lang: str = "de") -> str:
     """A reference code the caller spelled ("Kaufmann sieben Quelle, M 4 P") as `K7Q-M4P`.
 
     Speech-to-text writes spelled codes as spelling words, single letters and digits; a run
     of them that makes a valid code is replaced by the code, so the dialogue sees it.
     """
-    words: dict[str, str] = {}
+    words: dict[str, str] = dict(_LETTER_NAMES)
     for language in ("de", "en"):
         for char, word in alphabet(language).items():
             words[word.casefold()] = char
