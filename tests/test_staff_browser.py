@@ -14,51 +14,25 @@ import pytest
 from assistant.storage.models import Appointment
 from assistant.testing import Harness
 from tests.conftest import NOW
-from tests.support.staff import PASSWORD, add_user, book_at
+from tests.support.staff import (
+    PASSWORD,
+    add_user,
+    book_at,
+    chromium_page,
+    fits,
+    focused,
+    serious_violations,
+)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
-SCREENS = [{"width": 1366, "height": 768}, {"width": 768, "height": 1024}]
 
 
 @pytest.fixture
 async def browser_page() -> AsyncIterator[Any]:
     if not shutil.which("chromium"):
         pytest.skip("browser tests need Debian's chromium (apt-get install -y chromium)")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            context = await browser.new_context(bypass_csp=True, viewport=SCREENS[0],
-                                                locale="de-DE")  # axe is injected as script
-            yield await context.new_page()
-        finally:
-            await browser.close()
-
-
-async def serious_violations(page: Any) -> list[str]:
-    from axe_playwright_python.async_playwright import Axe
-
-    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a",
-                                                      "wcag21aa"]}}
-    results = await Axe().run(page, options=options)
-    return [f"{v['id']} ({v['impact']}): {v['help']}" for v in results.response["violations"]
-            if v.get("impact") in ("serious", "critical")]
-
-
-async def fits(page: Any) -> None:
-    for size in SCREENS:
-        await page.set_viewport_size(size)
-        wide = await page.evaluate("() => document.documentElement.scrollWidth - innerWidth")
-        assert wide <= 0, f"{size}: {wide}px sideways"
-    await page.set_viewport_size(SCREENS[0])
-
-
-async def focused(page: Any) -> list[str]:
-    return await page.evaluate(
-        "() => [document.activeElement.tagName, document.activeElement.textContent.trim(),"
-        " getComputedStyle(document.activeElement).outlineStyle]")
+    async with chromium_page() as page:
+        yield page
 
 
 async def test_a_clerk_works_through_the_day_by_keyboard(browser_page: Any) -> None:

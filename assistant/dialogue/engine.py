@@ -20,7 +20,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from assistant import metrics
 from assistant.booking import references
-from assistant.dialogue import answers, blocks, reading, routing
+from assistant.dialogue import answers, blocks, reading, routing, side_questions
 from assistant.dialogue.flow import Flow, advance
 from assistant.dialogue.state import conversation
 from assistant.dialogue.tasks import LookupTask, PersonTask, SlotTask, Task
@@ -121,7 +121,7 @@ class Dialogue:
             text = with_umlauts(text)  # "nachste woche fur den fuhrerschein"
         if not text.lstrip().startswith("/") and answers.looks_like_question(text):
             text = text.rstrip(" .!") + "?"  # "was muss ich alles mitbringen" (SMS, phone)
-        if (split := self._answer_and_question(turn, text)) is not None:
+        if (split := side_questions.split_off(self.flows, turn, text)) is not None:
             await self._both(turn, *split)
             return
         started, mark = turn.task is None, len(turn.replies)
@@ -129,7 +129,7 @@ class Dialogue:
         if started and turn.task is not None and not text.lstrip().startswith("/") and (
                 "information" in self.flows) and (asked := answers.side_question_in(text)):
             # "… Can we come on Thursday? Also, does she really need a photo": both answered
-            await self._side(turn, asked, mark)
+            await side_questions.answer(self.flows, turn, asked, mark)
 
     async def _one(self, turn: Turn, text: str) -> None:
         try:
@@ -347,52 +347,13 @@ class Dialogue:
         if task is not None:
             await advance(turn)
 
-    # -- an answer and a question in one message ---------------------------------------------
-    def _answer_and_question(self, turn: Turn, text: str) -> tuple[str, str] | None:
-        """"08:15, muss ich ein Foto mitbringen?" to the question for a slot: the answer, and a
-        question about the service, its fee, the hours or the place beside it."""
-        task = turn.task
-        if task is None or text.lstrip().startswith("/") or "information" not in self.flows:
-            return None
-        split = answers.split_question(text)
-        if split is None:
-            return None
-        answer, question = split
-        if answers.yes_no(answer) is not None and task.step not in {"confirm", "contact"}:
-            return None  # "Ja, aber was kostet das?" elsewhere: the question alone counts
-        side = (answers.asks_about_service(question) or answers.asks_opening_hours(question)
-                or answers.asks_where(question) or self._faq_for(turn, question) is not None)
-        return split if side else None
-
-    def _faq_for(self, turn: Turn, question: str) -> Flow | None:
-        asked = Understanding(text=question)
-        return next((f for f in self.flows.values()
-                     if f.claims_first and f.claims(turn, asked)), None)
-
+    # -- an answer and a question in one message (side_questions.py) ------------------------
     async def _both(self, turn: Turn, answer: str, question: str) -> None:
         """The answer first (it may finish the task), then the question; the answer's next
         question, if any, is asked last."""
         mark = len(turn.replies)
         await self._turn(turn, answer)
-        await self._side(turn, question, mark)
-
-    async def _side(self, turn: Turn, question: str, mark: int) -> None:
-        """Answer a side question after the replies since `mark`, before their last question
-        if a task is still under way."""
-        after = turn.replies[mark:]
-        turn.replies[mark:] = []
-        faq = self._faq_for(turn, question)
-        meaning = reading.read_locally(turn, question) or await reading.read(turn, question)
-        if faq is not None:
-            await faq.respond(turn, meaning)
-        else:
-            meaning.intent = ("ask_where" if answers.asks_where(question)
-                              else "ask_opening_hours" if answers.asks_opening_hours(question)
-                              else "ask_service_info")
-            await self.flows["information"].respond(turn, meaning)
-        side = turn.replies[mark:]
-        pending = turn.task is not None and after
-        turn.replies[mark:] = (after[:-1] + side + after[-1:]) if pending else after + side
+        await side_questions.answer(self.flows, turn, question, mark)
 
     def _what_about(self, turn: Turn, meaning: Understanding) -> None:
         """A code or an office alone: ask what to do with it."""
