@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from assistant.staff import pages, views_auth, views_day, views_on_behalf
+from assistant.staff import pages, views_auth, views_day, views_figures, views_on_behalf
 
 
 def add_routes(app: web.Application) -> None:
@@ -17,6 +17,8 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/staff/login", views_auth.login)
     r.add_post("/staff/logout", views_auth.logout)
     r.add_get("/staff/search", views_day.search_page)
+    r.add_get("/staff/figures", views_figures.figures_page)
+    r.add_get("/staff/figures.csv", views_figures.figures_csv)
     r.add_get("/staff/offices/{office}/days/{day}", views_day.day_page)
     r.add_get("/staff/offices/{office}/weeks/{day}", views_day.week_page)
     r.add_post("/staff/offices/{office}/appointments/{id}/visit", views_day.visit_step)
