@@ -157,7 +157,8 @@ def video_create_meeting(
 def notify(
     ctx: Context, event: str, appointment: AppointmentView, extra: dict[str, Any]
 ) -> Awaitable[None] | None:
-    """React to an appointment event: `booked`, `rescheduled`, `cancelled` or `reminder`.
+    """React to an appointment event: `booked`, `rescheduled`, `cancelled`, `reminder` or
+    `closure` (the office closed at its time; `extra["reason"]`, the appointment stays booked).
 
     Called from the outbox worker, so it may be slow and may raise to be retried. Every enabled
     notifier is called; each decides whether the appointment has a contact it serves.

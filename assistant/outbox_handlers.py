@@ -43,6 +43,34 @@ async def notify(ctx: Context, payload: dict[str, Any]) -> None:
         return
     await ctx.call_all("notify", ctx=ctx, event=payload["event"], appointment=to_view(a),
                        extra=payload.get("extra", {}))
+    if payload["event"] == "closure":
+        await closure(ctx, a, str(payload.get("extra", {}).get("reason", "")))
+
+
+async def closure(ctx: Context, a: Appointment, reason: str) -> None:
+    """A closure entered in the back office covers the appointment: besides the notifiers
+    (e-mail), the citizen is told on the channel they booked on, or by SMS to the number a
+    clerk took down; with the reason and the personal link to pick a new time, if the
+    appointment page is on. The appointment stays booked."""
+    office = ctx.config.office(a.office_id)
+    service = ctx.config.service(a.service_id)
+    if office is None or service is None:
+        return
+    view = to_view(a)
+    link = await ctx.call_first("appointment_link", ctx=ctx, appointment=view)
+    params = {"reference": view.display_reference, "service": service.name.get(a.language),
+              "office": office.name.get(a.language), "reason": reason,
+              "when": when(a.start.astimezone(office.tz), a.language)}
+    text = t("closure", a.language, **params)
+    if link:
+        text += " " + t("closure.link", a.language, url=link)
+    if a.sender:
+        reply = Reply(text=text, key="closure", params=params, language=a.language,
+                      data={"reference": view.display_reference})
+        await ctx.call_first("deliver", ctx=ctx, channel=a.channel, recipient=a.sender,
+                             replies=[reply])
+    elif a.phone and not a.email:
+        await ctx.call_first("send_sms", ctx=ctx, to=a.phone, body=text)
 
 
 async def reminder(ctx: Context, payload: dict[str, Any]) -> None:

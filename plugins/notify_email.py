@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
     from assistant.plugin import AppointmentView, Context, Office, Service
 
-EVENTS = ("booked", "rescheduled", "cancelled", "reminder")
+EVENTS = ("booked", "rescheduled", "cancelled", "reminder", "closure")
 HTML_LAYOUT = Template((Path(__file__).with_name("templates") / "email.html").read_text("utf-8"))
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class EmailSettings(BaseModel):
     # A CA bundle to trust for the SMTP server (an internal mail relay); default: system CAs.
     ca_file: str | None = None
     timeout_seconds: float = Field(default=20, gt=0, le=300)
-    events: list[Literal["booked", "rescheduled", "cancelled", "reminder"]] = Field(
+    events: list[Literal["booked", "rescheduled", "cancelled", "reminder", "closure"]] = Field(
         default_factory=lambda: list(EVENTS))
 
     @field_validator("ca_file", "username_env", "password_env", "reply_to", mode="before")
@@ -119,19 +119,20 @@ class Email(Plugin):
                extra: dict[str, Any]) -> Awaitable[None] | None:
         if not appointment.email or event not in self.settings.events:
             return None
-        return send(ctx, self.settings, event, appointment)
+        return send(ctx, self.settings, event, appointment, str(extra.get("reason", "")))
 
     @hookimpl
     def message_catalogs(self) -> list[Path]:
         return sorted(Path(__file__).with_name("locales").glob("email.*.po"))
 
 
-async def send(ctx: Context, s: EmailSettings, event: str, a: AppointmentView) -> None:
+async def send(ctx: Context, s: EmailSettings, event: str, a: AppointmentView,
+               reason: str = "") -> None:
     link = None
     if event != "cancelled":  # the page to move or cancel it, if a page plugin is on
         link = await ctx.call_first("appointment_link", ctx=ctx, appointment=a)
     try:
-        msg = build_message(ctx, s, event, a, link)
+        msg = build_message(ctx, s, event, a, link, reason)
     except (ValueError, HeaderParseError, LookupError) as exc:
         # An address the headers cannot hold, or an office/service gone from the catalogue:
         # retrying would not help.
@@ -190,7 +191,7 @@ def _facts(ctx: Context, a: AppointmentView) -> tuple[Office, Service, dict[str,
     }
 
 
-def _blocks(ctx: Context, event: str, a: AppointmentView, link: str | None
+def _blocks(ctx: Context, event: str, a: AppointmentView, link: str | None, reason: str = ""
             ) -> tuple[str, list[tuple[str, str]], list[str], list[str], list[str]]:
     """Intro, detail rows, documents, link paragraphs and closing paragraphs, as plain text."""
     office, service, f = _facts(ctx, a)
@@ -218,14 +219,17 @@ def _blocks(ctx: Context, event: str, a: AppointmentView, link: str | None
         closing.append(t("email.calendar_note", lang))
     if event == "cancelled":
         closing.append(t("email.rebook", lang))
+    if event == "closure":  # a closure covers it: choose a new time (it stays booked till then)
+        closing.append(t("email.closure_note", lang))
     if office.phone:
         closing.append(t("email.questions", lang, office=f["office"], phone=office.phone))
-    intro = t(f"email.intro.{event}", lang, **f)
+    intro = t(f"email.intro.{event}", lang, **f, reason=reason)
     return intro, rows, documents, links, closing
 
 
-def _text(ctx: Context, event: str, a: AppointmentView, link: str | None) -> str:
-    intro, rows, documents, links, closing = _blocks(ctx, event, a, link)
+def _text(ctx: Context, event: str, a: AppointmentView, link: str | None,
+          reason: str = "") -> str:
+    intro, rows, documents, links, closing = _blocks(ctx, event, a, link, reason)
     lang = a.language
     width = max(len(label) for label, _ in rows) + 2
     parts = [_greeting(a), intro, "\n".join(f"{label + ':':<{width}}{value}"
@@ -239,8 +243,9 @@ def _text(ctx: Context, event: str, a: AppointmentView, link: str | None) -> str
     return "\n\n".join(parts) + "\n"
 
 
-def _html(ctx: Context, event: str, a: AppointmentView, link: str | None, subject: str) -> str:
-    intro, rows, documents, _, closing = _blocks(ctx, event, a, link)
+def _html(ctx: Context, event: str, a: AppointmentView, link: str | None, subject: str,
+          reason: str = "") -> str:
+    intro, rows, documents, _, closing = _blocks(ctx, event, a, link, reason)
     lang = a.language
     e = html.escape
     cell = 'style="text-align:left;vertical-align:top;padding:4px 16px 4px 0;"'
@@ -313,7 +318,7 @@ def calendar_file(ctx: Context, s: EmailSettings, a: AppointmentView, link: str 
 
 
 def build_message(ctx: Context, s: EmailSettings, event: str, a: AppointmentView,
-                  link: str | None) -> EmailMessage:
+                  link: str | None, reason: str = "") -> EmailMessage:
     assert a.email is not None
     _, _, f = _facts(ctx, a)
     lang = a.language
@@ -331,8 +336,8 @@ def build_message(ctx: Context, s: EmailSettings, event: str, a: AppointmentView
         stamp += f".{int((a.start - ctx.now()).total_seconds() // 3600)}h"
     msg["Message-ID"] = f"<{event}.{a.reference}.{stamp}@{s.domain}>"
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies, please
-    msg.set_content(_text(ctx, event, a, link))
-    msg.add_alternative(_html(ctx, event, a, link, subject), subtype="html")
+    msg.set_content(_text(ctx, event, a, link, reason))
+    msg.add_alternative(_html(ctx, event, a, link, subject, reason), subtype="html")
     if event in {"booked", "rescheduled", "cancelled"}:
         msg.add_attachment(calendar_file(ctx, s, a, link), maintype="text", subtype="calendar",
                            filename=t("email.ics.filename", lang),

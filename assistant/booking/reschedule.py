@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import update
@@ -17,6 +17,8 @@ from sqlalchemy import update
 from assistant.booking import occupancy
 from assistant.booking.appointments import to_view
 from assistant.booking.book import Origin, after_change, audit_override, check_slot, held_counter
+from assistant.booking.closures import closed_intervals
+from assistant.booking.slots import busy_cells, free_counters
 from assistant.booking.validation import StaffOverride, lifted
 from assistant.storage.models import Appointment, Occupancy
 from assistant.values import AppointmentView
@@ -55,9 +57,12 @@ async def move(
             log.info("move refused at %s: %s", office.id, found.code)
             await session.rollback()
             return None
-        if counter is None:
+        if counter is None:  # not held: the closures entered by staff apply here
+            busy = await closed_intervals(session, office.id, start, end)
+            free = free_counters(start, end.astimezone(UTC) - start.astimezone(UTC),
+                                 office.counters, busy_cells(busy, office.counters))
             counter = await occupancy.take(session, office.id, office.counters, start, end,
-                                           now=now, hold=token, expires_at=now)
+                                           now=now, hold=token, expires_at=now, only=free)
         if counter is None:
             await session.rollback()
             return None

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from assistant.storage.models import AuditEntry
 
-ACTIONS = ("view", "arrived", "started", "done", "no_show", "booked", "moved", "cancelled")
+ACTIONS = ("view", "arrived", "started", "done", "no_show", "booked", "moved", "cancelled",
+           "closure")
 
 
 async def record(session: AsyncSession, user_id: int, action: str,

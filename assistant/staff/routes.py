@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from assistant.staff import pages, views_auth, views_day, views_figures, views_on_behalf
+from assistant.staff import (
+    pages,
+    views_auth,
+    views_closures,
+    views_day,
+    views_figures,
+    views_on_behalf,
+)
 
 
 def add_routes(app: web.Application) -> None:
@@ -28,3 +35,5 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/staff/offices/{office}/appointments/{id}/move", views_on_behalf.move_save)
     r.add_get("/staff/offices/{office}/appointments/{id}/cancel", views_on_behalf.cancel_form)
     r.add_post("/staff/offices/{office}/appointments/{id}/cancel", views_on_behalf.cancel_save)
+    r.add_get("/staff/offices/{office}/closures", views_closures.closure_form)
+    r.add_post("/staff/offices/{office}/closures", views_closures.closure_save)

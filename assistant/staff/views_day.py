@@ -24,7 +24,7 @@ from assistant.i18n import has, t
 from assistant.staff import access, audit, pages, visits
 from assistant.staff.sessions import Current
 from assistant.staff.views_auth import authenticated
-from assistant.storage.models import Appointment
+from assistant.storage.models import Appointment, StaffClosure
 
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # as the API: far from the ends of Python's calendar
 MAX_QUERY = 100
@@ -44,6 +44,7 @@ class Row:
     steps: list[str]
     office: str = ""
     changeable: bool = False  # may still be moved or cancelled on behalf
+    closed: bool = False  # booked in a closure entered since: until it is moved
 
 
 def _office_name(office: Office, lang: str) -> str:
@@ -124,21 +125,40 @@ async def day_page(request: web.Request) -> web.StreamResponse:
             .where(Appointment.office_id == office.id, Appointment.start >= frm,
                    Appointment.start < to)
             .order_by(Appointment.counter, Appointment.start)))
+        closures = list(await db.scalars(
+            select(StaffClosure)
+            .where(StaffClosure.office_id == office.id, StaffClosure.start < to,
+                   StaffClosure.end > frm).order_by(StaffClosure.start)))
         await audit.record(db, who.user.id, "view", [a.id for a in found], ctx.now())
         await db.commit()
     per_counter: dict[int, list[Row]] = {n: [] for n in range(1, office.counters + 1)}
     for a in found:
-        per_counter.setdefault(a.counter, []).append(_row(ctx, a, lang, office.tz))
+        row = _row(ctx, a, lang, office.tz)
+        row.closed = in_closure(closures, a)
+        per_counter.setdefault(a.counter, []).append(row)
     today = ctx.now().astimezone(office.tz).date()
     return pages.render(request, "day.html", {
         **_frame(ctx, who), "office": office, "office_name": _office_name(office, lang),
         "day": the_day, "today": today, "counters": sorted(per_counter.items()),
-        "done": _done(request, per_counter),
+        "done": _done(request, per_counter), "closures": closures,
+        "closed": _count(request.query.get("closed", "")), "tz": office.tz,
         "total": sum(1 for a in found if a.status != "cancelled"),
         "previous": the_day - timedelta(days=1), "next": the_day + timedelta(days=1)})
 
 
 DONE = ("booked", "moved", "cancelled")
+
+
+def in_closure(closures: list[StaffClosure], a: Appointment) -> bool:
+    """Is the booked appointment `a` (in part) inside one of the closures?"""
+    return a.status == "booked" and visits.state(a) == "booked" and any(
+        c.start < a.end and c.end > a.start and (c.counter is None or c.counter == a.counter)
+        for c in closures)
+
+
+def _count(raw: str) -> int | None:
+    """`?closed=N` after saving a closure: how many appointments it affects."""
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else None
 
 
 def _done(request: web.Request, per_counter: dict[int, list[Row]]

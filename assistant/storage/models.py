@@ -317,3 +317,21 @@ class AuditEntry(Base):
     appointment_id: Mapped[int | None] = mapped_column(Integer)
     # Booked, moved or cancelled on behalf: the clerk's time from opening the form to saving.
     duration_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class StaffClosure(Base):
+    """A closure or absence entered in the back office: the office (or one counter of it) is
+    closed in [start, end); `reason` is shown to the citizens it affects. No new booking can
+    land in it (`assistant.booking.closures`); booked appointments stay until moved."""
+
+    __tablename__ = "staff_closures"
+    __table_args__ = (Index("ix_staff_closures_office_id_start", "office_id", "start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[str] = mapped_column(String(64))
+    counter: Mapped[int | None] = mapped_column(Integer)  # None: the whole office
+    start: Mapped[datetime]
+    end: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
