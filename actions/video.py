@@ -71,9 +71,12 @@ class VideoFlow(Flow):
             blocks.switch(turn, "book", step=None, mode="in_person")
             await advance(turn)
             return
-        if task.start is not None and re.search(r"termin|appointment|booking|buchen|book",
-                                                turn.msg.text, re.I):
-            # "einen Videotermin am Freitag", "video appointment on Friday": no need to ask
+        asked = "?" in turn.msg.text or answers.looks_like_question(turn.msg.text)
+        later = task.start is not None and task.start.astimezone(
+            turn.now.tzinfo).date() > turn.now.astimezone(turn.now.tzinfo).date()
+        if task.start is not None and (re.search(r"termin|appointment|booking|buchen|book",
+                                                 turn.msg.text, re.I) or (later and not asked)):
+            # "einen Videotermin am Freitag", "by video call on Friday, please": an appointment
             blocks.switch(turn, "book", step=None, mode="video")
             await advance(turn)
             return
