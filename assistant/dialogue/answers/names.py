@@ -167,6 +167,28 @@ def _cased(text: str) -> str:
     return re.sub(r"[^\W\d_][\w'’-]*", capitalised, text)
 
 
+# Common first names of the people who write "Frau Kühn Hildegard" (last name first, as on
+# forms): only used to tell that order after "Frau"/"Herr" from "Frau Hildegard Kühn".
+_FIRST_NAMES = frozenset(re.split(r"\s+", """
+    hildegard gertrud erika ursula helga ingrid renate monika brigitte karin christa elfriede
+    ilse inge ingeborg gisela waltraud margot anneliese edith irmgard marianne rosemarie
+    hannelore sabine petra andrea anna maria elisabeth gerda erna lieselotte christine heike
+    barbara angelika doris marion regina birgit susanne martina claudia katrin
+    hans klaus peter wolfgang juergen jürgen dieter manfred guenter günter horst gerhard heinz
+    werner helmut karl walter siegfried rolf bernd uwe frank thomas michael andreas stefan
+    joachim lothar heinrich herbert kurt rudolf gottfried ernst fritz otto paul erich harald
+    """.strip()))
+
+
+def _first_name_first(name: str) -> str:
+    """After "Frau"/"Herr": "Kühn Hildegard" (last name first, as on forms) as Hildegard Kühn."""
+    words = name.split()
+    if len(words) == 2 and words[1].casefold() in _FIRST_NAMES and (
+            words[0].casefold() not in _FIRST_NAMES):
+        return f"{words[1]} {words[0]}"
+    return name
+
+
 def plausible_name(text: str) -> str | None:
     """The text itself as a person's name ("anna berger", "Berger, Anna"), or None for yes/no,
     questions, commands and sentences."""
@@ -242,7 +264,8 @@ def name_in_sentence(text: str, whole_text_ok: bool = True) -> str | None:
         for n in range(min(4, len(words)), 0, -1):
             candidate = plausible_name(" ".join(words[:n]))
             if candidate:
-                found = candidate
+                found = _first_name_first(candidate) if re.search(
+                    r"\b(?:frau|herr)\s*$", m.group(0), re.I) else candidate
                 break
     if found:
         return found
