@@ -5,8 +5,10 @@ adds `amtsbote` and `scripted_rasa`; `harness` below is the same application on 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -66,3 +68,14 @@ async def offline_harness() -> AsyncIterator[Harness]:
     """The application with Rasa unreachable (a closed port): degraded mode."""
     async with Harness(nlu_url="http://127.0.0.1:9", now=NOW) as h:
         yield h
+
+
+@pytest.fixture
+async def browser_page() -> AsyncIterator[Any]:
+    """A page of headless Chromium for the back-office pages (tests/support/staff.py)."""
+    if not shutil.which("chromium"):
+        pytest.skip("browser tests need Debian's chromium (apt-get install -y chromium)")
+    from tests.support.staff import chromium_page
+
+    async with chromium_page() as page:
+        yield page

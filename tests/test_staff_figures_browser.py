@@ -3,25 +3,15 @@ no serious or critical axe violations, and it fits an office screen and a tablet
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from assistant.testing import Harness
 from tests.conftest import NOW
-from tests.support.staff import PASSWORD, add_user, book_at, chromium_page, fits, serious_violations
+from tests.support.staff import PASSWORD, add_user, book_at, fits, serious_violations
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def browser_page() -> AsyncIterator[Any]:
-    if not shutil.which("chromium"):
-        pytest.skip("browser tests need Debian's chromium (apt-get install -y chromium)")
-    async with chromium_page() as page:
-        yield page
 
 
 async def test_the_figures_page_is_accessible(browser_page: Any) -> None:

@@ -5,8 +5,6 @@ move form and the confirmation page, and they fit a 1366×768 screen and a table
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,21 +16,12 @@ from tests.support.staff import (
     PASSWORD,
     add_user,
     book_at,
-    chromium_page,
     fits,
     focused,
     serious_violations,
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-async def browser_page() -> AsyncIterator[Any]:
-    if not shutil.which("chromium"):
-        pytest.skip("browser tests need Debian's chromium (apt-get install -y chromium)")
-    async with chromium_page() as page:
-        yield page
 
 
 async def tab_to(page: Any, text: str, limit: int = 60) -> None:
